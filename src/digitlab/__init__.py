@@ -1,0 +1,26 @@
+"""digitlab: handwritten digit recognition, from the classic Keras MNIST tutorial onwards.
+
+Usage:
+
+    from digitlab.data import load_mnist
+    from digitlab.config import RunConfig
+    from digitlab.pipeline import run_pipeline
+
+    result = run_pipeline(RunConfig(model="mlp"))
+    print(result.metrics["test_accuracy"], result.run_dir)
+
+Importing this package is cheap: Keras (and its backend) is imported only by the
+modules that train or load models.
+"""
+
+from __future__ import annotations
+
+import os
+
+__version__ = "0.1.0"
+
+# The tutorial's stack is Keras on TensorFlow; a user's KERAS_BACKEND still wins.
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# TensorFlow prints several lines of C++ start-up chatter (oneDNN, CPU features)
+# that say nothing to a digitlab user; keep warnings and errors.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -1,0 +1,5 @@
+"""Allows `python -m digitlab ...`, the same as the `digitlab` command."""
+
+from digitlab.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,193 @@
+"""The `digitlab` command (also `python -m digitlab`). Thin: parse, call the library, print.
+
+Usage:
+
+    digitlab run                       # the Keras MNIST tutorial, end to end
+    digitlab train --model mlp --epochs 10 --seed 42
+    digitlab evaluate --model runs/<run> --json
+    digitlab report runs/<run>
+    digitlab models
+    digitlab data fetch|info|verify [--dataset mnist|fashion]
+
+User mistakes (a missing file, a bad value) print one line on stderr and exit 1;
+they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from digitlab import __version__
+from digitlab.config import TINY_LIMITS, RunConfig
+from digitlab.errors import UserError
+
+DATASET_CHOICES = ("mnist", "fashion")
+
+
+def _add_training_options(parser: argparse.ArgumentParser, epochs_default: int | None) -> None:
+    parser.add_argument("--epochs", type=int, default=epochs_default, help="training epochs (tutorial: 10)")
+    parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (tutorial: 128)")
+    parser.add_argument("--learning-rate", type=float, default=0.001, help="Adam learning rate (Keras default)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed repeats a run")
+    parser.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
+    parser.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
+    parser.add_argument("--runs-dir", default="runs", help="where run directories are created (default: runs)")
+    parser.add_argument("--limit-train", type=int, help="use only the first N training images")
+    parser.add_argument("--limit-test", type=int, help="use only the first N test images")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="a quick smoke run: 2,000 training and 500 test images, 2 epochs (unless given)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress output")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="digitlab", description="Handwritten digit recognition with Keras.")
+    parser.add_argument("--version", action="version", version=f"digitlab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="the Keras MNIST tutorial end to end (what `make run` does)")
+    _add_training_options(run, epochs_default=10)
+
+    train = commands.add_parser("train", help="train a registered model; writes a run directory")
+    train.add_argument("--model", default="mlp", help="registered architecture (see `digitlab models`)")
+    train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
+    _add_training_options(train, epochs_default=None)
+
+    evaluate = commands.add_parser("evaluate", help="test-set metrics of a trained model")
+    evaluate.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
+    evaluate.add_argument("--dataset", choices=DATASET_CHOICES, default=None, help="default: the model's own")
+    evaluate.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
+    evaluate.add_argument("--runs-dir", default="runs")
+    evaluate.add_argument("--limit-test", type=int, help="use only the first N test images")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    report = commands.add_parser("report", help="(re)write report.html of a run directory")
+    report.add_argument("run_dir", metavar="RUN")
+
+    commands.add_parser("models", help="registered architectures and shipped models")
+
+    data = commands.add_parser("data", help="the dataset cache: fetch, info, verify")
+    data.add_argument("action", choices=("fetch", "info", "verify"))
+    data.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
+    data.add_argument("--data-dir", help="directory of IDX files to import into the cache")
+    data.add_argument("--force", action="store_true", help="fetch: rebuild the cache even if it is valid")
+    return parser
+
+
+def _config_from_args(args: argparse.Namespace, model: str) -> RunConfig:
+    config = RunConfig(
+        model=model,
+        dataset=args.dataset,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        runs_dir=args.runs_dir,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+    )
+    if args.tiny:
+        config.limit_train = args.limit_train or TINY_LIMITS["limit_train"]
+        config.limit_test = args.limit_test or TINY_LIMITS["limit_test"]
+        config.epochs = TINY_LIMITS["epochs"]
+    if args.epochs is not None:
+        config.epochs = args.epochs
+    return config.stamp()
+
+
+def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path | None = None) -> int:
+    from digitlab.pipeline import run_pipeline
+    from digitlab.summary import print_run_summary
+
+    verbose = 0 if args.quiet else "auto"
+    result = run_pipeline(config, resume_dir=resume_dir, verbose=verbose)
+    print_run_summary(result)
+    return 0
+
+
+def command_run(args: argparse.Namespace) -> int:
+    return _run_training(_config_from_args(args, model="mlp"), args)
+
+
+def command_train(args: argparse.Namespace) -> int:
+    if args.resume:
+        from digitlab.pipeline import resume_config
+
+        return _run_training(resume_config(Path(args.resume), args.epochs), args, resume_dir=Path(args.resume))
+    return _run_training(_config_from_args(args, model=args.model), args)
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    from digitlab.scoring import evaluate_saved_model
+    from digitlab.summary import format_evaluation
+
+    result = evaluate_saved_model(
+        args.model, dataset=args.dataset, data_dir=args.data_dir, runs_dir=args.runs_dir, limit_test=args.limit_test
+    )
+    print(json.dumps(result) if args.json else format_evaluation(result))
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from digitlab.report import write_report
+    from digitlab import rundir
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / rundir.METRICS).is_file():
+        raise UserError(f"{run_dir} has no {rundir.METRICS}; is it a finished digitlab run directory?")
+    print(write_report(run_dir))
+    return 0
+
+
+def command_models(args: argparse.Namespace) -> int:
+    from digitlab.summary import format_models
+
+    print(format_models())
+    return 0
+
+
+def command_data(args: argparse.Namespace) -> int:
+    from digitlab import data
+
+    if args.action == "fetch":
+        dataset = data.fetch(args.dataset, data_dir=args.data_dir, force=args.force)
+        print(f"{dataset.name}: {len(dataset.y_train):,} training + {len(dataset.y_test):,} test images, "
+              f"verified (from {dataset.source}).")
+    elif args.action == "info":
+        print(json.dumps(data.info(args.dataset), indent=2))
+    else:
+        print(json.dumps(data.verify(args.dataset), indent=2))
+    return 0
+
+
+COMMANDS = {
+    "run": command_run,
+    "train": command_train,
+    "evaluate": command_evaluate,
+    "report": command_report,
+    "models": command_models,
+    "data": command_data,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from digitlab.data import DataError
+
+    try:
+        return COMMANDS[args.command](args)
+    except (UserError, DataError) as error:
+        print(f"digitlab: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("digitlab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

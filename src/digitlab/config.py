@@ -1,0 +1,91 @@
+"""One dataclass describes a training run; it is saved as config.json before training.
+
+Usage:
+
+    config = RunConfig(model="mlp", epochs=10, seed=42)
+    config.validate()
+    config.save(run_dir / "config.json")
+    same = RunConfig.load(run_dir / "config.json")
+
+Every number that decides the result lives here, so a run dir alone says how to
+reproduce it (`command` records the exact CLI call).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from digitlab.errors import UserError
+
+# A "tiny" run exercises the whole pipeline in seconds (like pytorch/examples'
+# --dry-run): a few thousand images, two epochs.
+TINY_LIMITS = {"limit_train": 2000, "limit_test": 500, "epochs": 2}
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Hyperparameters and data choices of one run (the tutorial's values by default)."""
+
+    model: str = "mlp"
+    dataset: str = "mnist"
+    epochs: int = 10
+    batch_size: int = 128
+    validation_split: float = 0.1
+    seed: int = 42
+    optimizer: str = "adam"
+    learning_rate: float = 0.001
+    loss: str = "categorical_crossentropy"
+    # Optional subsets (first N images) for quick runs and tests; None means all.
+    limit_train: int | None = None
+    limit_test: int | None = None
+    data_dir: str | None = None
+    runs_dir: str = "runs"
+    command: str = ""
+    created_utc: str = ""
+
+    def validate(self) -> None:
+        """Raise UserError with a clear message for values that cannot work."""
+        if self.epochs < 1:
+            raise UserError(f"--epochs must be at least 1, got {self.epochs}.")
+        if self.batch_size < 1:
+            raise UserError(f"--batch-size must be at least 1, got {self.batch_size}.")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise UserError(
+                f"validation_split must be in [0, 1), got {self.validation_split}."
+            )
+        if self.learning_rate <= 0:
+            raise UserError(f"--learning-rate must be positive, got {self.learning_rate}.")
+        for name in ("limit_train", "limit_test"):
+            value = getattr(self, name)
+            if value is not None and value < 10:
+                raise UserError(f"--{name.replace('_', '-')} must be at least 10, got {value}.")
+        if self.seed < 0:
+            raise UserError(f"--seed must be a non-negative integer, got {self.seed}.")
+
+    def stamp(self) -> "RunConfig":
+        """Record when and how the run was started (the command line as typed)."""
+        self.created_utc = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        if not self.command:
+            self.command = " ".join(["digitlab", *sys.argv[1:]])
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> "RunConfig":
+        try:
+            values = json.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise UserError(f"{path} does not exist; is this a digitlab run directory?") from None
+        except json.JSONDecodeError as error:
+            raise UserError(f"{path} is not valid JSON ({error.msg}); was it edited by hand?") from None
+        known = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})

@@ -1,0 +1,10 @@
+"""Errors caused by the user (bad arguments, missing files) rather than by a bug.
+
+The CLI prints these as one line, without a traceback:
+
+    raise UserError("run directory runs/x has no model.keras; was training finished?")
+"""
+
+
+class UserError(Exception):
+    """A mistake the user can fix; its message is one sentence saying how."""

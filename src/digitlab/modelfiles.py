@@ -1,0 +1,88 @@
+"""Find and load trained models: shipped models, run directories and `.keras` files.
+
+Usage:
+
+    path = resolve_model_path(None)          # the best shipped model, else the newest run
+    path = resolve_model_path("mlp")         # shipped model "mlp", else the newest mlp run
+    path = resolve_model_path("runs/20261130T104512Z-mlp")   # a run dir or a .keras file
+    model = load_keras_model(path)
+
+Every failure is a UserError with one sentence saying what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from digitlab import rundir
+from digitlab.errors import UserError
+
+# Trained models shipped with the repository: models/<name>/model.keras + card.json.
+SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+
+
+def shipped_models(directory: Path = SHIPPED_MODELS_DIR) -> dict[str, dict]:
+    """name → model card (with "path" added) for every shipped model."""
+    found: dict[str, dict] = {}
+    if not directory.is_dir():
+        return found
+    for card_path in sorted(directory.glob("*/card.json")):
+        model_path = card_path.parent / rundir.MODEL
+        if not model_path.is_file():
+            continue
+        try:
+            card = json.loads(card_path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue
+        card["path"] = str(model_path)
+        found[card_path.parent.name] = card
+    return found
+
+
+def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs") -> Path:
+    """Turn a --model value (None, a shipped name, a run dir or a file) into a .keras path."""
+    if spec is None:
+        shipped = shipped_models()
+        if shipped:
+            best = max(shipped.values(), key=lambda card: card.get("test_accuracy", 0.0))
+            return Path(best["path"])
+        latest = rundir.latest_run_dir(runs_dir)
+        if latest is None:
+            raise UserError(f"no trained model found in {runs_dir}/; run `digitlab run` first, or pass --model PATH.")
+        return latest / rundir.MODEL
+
+    candidate = Path(spec)
+    if candidate.is_dir():
+        if (candidate / rundir.MODEL).is_file():
+            return candidate / rundir.MODEL
+        raise UserError(f"{candidate} has no {rundir.MODEL}; did its training finish?")
+    if candidate.is_file():
+        return candidate
+    if spec in shipped_models():
+        return Path(shipped_models()[spec]["path"])
+    latest = rundir.latest_run_dir(runs_dir, spec)
+    if latest is not None:
+        return latest / rundir.MODEL
+    if candidate.suffix or "/" in spec:
+        raise UserError(f"model file {spec} does not exist.")
+    raise UserError(
+        f"no shipped model or finished run named {spec!r}; train one with `digitlab train --model {spec}`, "
+        "or pass a .keras file or run directory."
+    )
+
+
+def load_keras_model(path: str | Path):
+    """Load a .keras file, turning any failure into one clear sentence."""
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"model file {path} does not exist.")
+    if path.suffix != ".keras":
+        raise UserError(f"{path} is not a .keras model file; digitlab saves models as model.keras.")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # Keras raises many types for a damaged archive.
+        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise UserError(f"{path} could not be loaded as a Keras model ({reason}); is the file complete?") from None

@@ -1,0 +1,90 @@
+"""Human-readable terminal output for the CLI (JSON output is produced elsewhere).
+
+Usage:
+
+    print_run_summary(result)          # after run_pipeline
+    print(format_evaluation(metrics))  # after evaluate_saved_model
+    print(format_models())             # registry + shipped models
+"""
+
+from __future__ import annotations
+
+from digitlab.evaluate import format_classification_report, format_confused_pairs
+
+# Steps in the order the pipeline runs them, with names a reader understands.
+STEP_LABELS = {
+    "import_keras": "import Keras + backend",
+    "load_data": "load + verify data",
+    "train": "train",
+    "evaluate": "evaluate on test set",
+    "figures": "figures",
+    "save_reload": "save + reload check",
+    "report": "HTML report",
+}
+
+
+def format_timings(timings: dict[str, float]) -> str:
+    total = timings.get("total", sum(timings.values()))
+    lines = []
+    for step, label in STEP_LABELS.items():
+        if step in timings:
+            share = 100.0 * timings[step] / total if total else 0.0
+            lines.append(f"  {label:<24} {timings[step]:7.1f} s  {share:4.0f} %")
+    lines.append(f"  {'total':<24} {total:7.1f} s")
+    return "\n".join(lines)
+
+
+def print_run_summary(result) -> None:
+    metrics = result.metrics
+    reload = "identical predictions" if metrics["reload_identical"] else "DIFFERENT predictions"
+    print()
+    print(f"Test accuracy: {metrics['test_accuracy']:.2%}  "
+          f"({metrics['error_count']} errors in {metrics['n_test']:,})   test loss: {metrics['test_loss']:.4f}")
+    print()
+    print("Classification report (test set):")
+    print(format_classification_report(metrics))
+    print()
+    print("Most-confused pairs (both directions):")
+    print(format_confused_pairs(metrics["confused_pairs"]))
+    print()
+    print(f"Saved and reloaded model.keras: {reload}, accuracy {metrics['reload_accuracy']:.2%}")
+    print()
+    print("Where the time went:")
+    print(format_timings(metrics["timings_seconds"]))
+    print()
+    print(f"Run directory: {result.run_dir}")
+    print(f"Report:        {result.report_path}")
+
+
+def format_evaluation(result: dict) -> str:
+    lines = [
+        f"Model:    {result['model']}",
+        f"Dataset:  {result['dataset']} test set ({result['n']:,} images)",
+        f"Accuracy: {result['accuracy']:.2%} ({result['error_count']} errors)   loss: {result['loss']:.4f}",
+        "",
+        format_classification_report(result),
+        "",
+        "Most-confused pairs:",
+        format_confused_pairs(result["confused_pairs"]),
+    ]
+    return "\n".join(lines)
+
+
+def format_models() -> str:
+    from digitlab.modelfiles import shipped_models
+    from digitlab.models import list_models, model_description
+
+    lines = ["Registered architectures:"]
+    for name in list_models():
+        lines.append(f"  {name:<12} {model_description(name)}")
+    shipped = shipped_models()
+    lines.append("")
+    if not shipped:
+        lines.append("Shipped models: none yet (train one with `digitlab train --model NAME`).")
+    else:
+        lines.append("Shipped models:")
+        for name, card in shipped.items():
+            accuracy = card.get("test_accuracy")
+            shown = f"{accuracy:.2%}" if isinstance(accuracy, float) else "—"
+            lines.append(f"  {name:<12} test accuracy {shown}  ({card['path']})")
+    return "\n".join(lines)

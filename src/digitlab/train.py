@@ -1,0 +1,108 @@
+"""Training with Keras `model.fit`: the tutorial recipe, with checkpoints and resume.
+
+Usage:
+
+    model = create_model("mlp")
+    compile_model(model, config)
+    history = fit(model, x_train, y_train, config, run_dir)   # dict of per-epoch lists
+
+`fit` writes history.csv (CSVLogger), TensorBoard logs and a checkpoint at every
+epoch end (BackupAndRestore). Calling `fit` again on the same run dir, e.g. after
+a crash or Ctrl-C, continues from the last finished epoch (`digitlab train --resume`).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from digitlab import rundir
+from digitlab.config import RunConfig
+
+
+def prepare_images(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 → float32 in [0, 1], as the tutorial divides by 255."""
+    return images.astype("float32") / 255.0
+
+
+def prepare_labels(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
+    """Integer labels → one-hot rows, as categorical cross-entropy expects."""
+    return keras.utils.to_categorical(labels, num_classes)
+
+
+def compile_model(model: keras.Model, config: RunConfig) -> None:
+    """Adam (Keras defaults but the learning rate), categorical cross-entropy, accuracy."""
+    if config.optimizer != "adam":
+        raise ValueError(f"only the tutorial's 'adam' optimizer is supported, got {config.optimizer!r}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=config.loss,
+        metrics=["accuracy"],
+    )
+
+
+def completed_epochs(run_dir: Path) -> int:
+    """How many epochs the checkpoint in run_dir holds (0 when there is none)."""
+    metadata = Path(run_dir) / rundir.CHECKPOINTS / "training_metadata.json"
+    try:
+        return int(json.loads(metadata.read_text(encoding="utf-8"))["epoch"])
+    except (OSError, ValueError, KeyError):
+        return 0
+
+
+def _trim_history(history_path: Path, epochs: int) -> None:
+    """Drop history rows past the checkpoint, so a resumed run does not log an epoch twice."""
+    if not history_path.is_file():
+        return
+    with history_path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    if len(rows) <= 1:
+        return
+    kept = [rows[0]] + [row for row in rows[1:] if int(row[0]) < epochs]
+    with history_path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(kept)
+
+
+def read_history(history_path: Path) -> dict[str, list[float]]:
+    """history.csv → {"accuracy": [...], "loss": [...], "val_accuracy": [...], ...}."""
+    with Path(history_path).open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    columns = [name for name in (rows[0].keys() if rows else []) if name != "epoch"]
+    return {name: [float(row[name]) for row in rows] for name in columns}
+
+
+def fit(
+    model: keras.Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    config: RunConfig,
+    run_dir: Path,
+    verbose: int | str = "auto",
+) -> dict[str, list[float]]:
+    """Train `model` (compiled) on prepared arrays; return the whole run's history."""
+    run_dir = Path(run_dir)
+    history_path = run_dir / rundir.HISTORY
+    resumed_from = completed_epochs(run_dir)
+    _trim_history(history_path, resumed_from)
+    callbacks = [
+        # Saves weights, optimizer state and the epoch number after every epoch;
+        # kept after training so `--resume RUN --epochs N` can train further.
+        keras.callbacks.BackupAndRestore(str(run_dir / rundir.CHECKPOINTS), delete_checkpoint=False),
+        keras.callbacks.CSVLogger(str(history_path), append=resumed_from > 0),
+        keras.callbacks.TensorBoard(log_dir=str(run_dir / rundir.TENSORBOARD_LOGS), write_graph=False),
+    ]
+    if resumed_from < config.epochs:
+        model.fit(
+            images,
+            labels,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            validation_split=config.validation_split,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    return read_history(history_path)

@@ -27,8 +27,8 @@ from digitlab.errors import UserError
 DATASET_CHOICES = ("mnist", "fashion")
 
 
-def _add_training_options(parser: argparse.ArgumentParser, epochs_default: int | None) -> None:
-    parser.add_argument("--epochs", type=int, default=epochs_default, help="training epochs (tutorial: 10)")
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--epochs", type=int, help="training epochs (tutorial: 10)")
     parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (tutorial: 128)")
     parser.add_argument("--learning-rate", type=float, default=0.001, help="Adam learning rate (Keras default)")
     parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed repeats a run")
@@ -51,12 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="the Keras MNIST tutorial end to end (what `make run` does)")
-    _add_training_options(run, epochs_default=10)
+    _add_training_options(run)
 
     train = commands.add_parser("train", help="train a registered model; writes a run directory")
     train.add_argument("--model", default="mlp", help="registered architecture (see `digitlab models`)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
-    _add_training_options(train, epochs_default=None)
+    _add_training_options(train)
 
     evaluate = commands.add_parser("evaluate", help="test-set metrics of a trained model")
     evaluate.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
@@ -104,7 +104,8 @@ def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path 
     from digitlab.pipeline import run_pipeline
     from digitlab.summary import print_run_summary
 
-    verbose = 0 if args.quiet else "auto"
+    # A live progress bar on a terminal; one line per epoch in a log file or CI.
+    verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)
     result = run_pipeline(config, resume_dir=resume_dir, verbose=verbose)
     print_run_summary(result)
     return 0

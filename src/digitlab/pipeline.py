@@ -101,8 +101,15 @@ def run_pipeline(
 ) -> RunResult:
     """Train and evaluate one model as configured; write every artifact into its run dir."""
     config.validate()
+    from digitlab.models import list_models
+
+    if config.model not in list_models():
+        raise UserError(f"unknown model {config.model!r}; registered models are: {', '.join(list_models())}.")
     timer = StepTimer()
     with timer("import_keras"):
+        from digitlab.backend import import_keras
+
+        import_keras()
         from digitlab import report
         from digitlab.models import create_model
         from digitlab.modelfiles import load_keras_model

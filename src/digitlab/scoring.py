@@ -59,8 +59,11 @@ def evaluate_saved_model(
     limit_test: int | None = None,
 ) -> dict:
     """Load a model (see digitlab.modelfiles) and score it on the test set of its dataset."""
+    from digitlab.backend import import_keras
     from digitlab.data import load_dataset
     from digitlab.modelfiles import load_keras_model, resolve_model_path
+
+    import_keras()
 
     model_path = resolve_model_path(model_spec, runs_dir)
     dataset_name = dataset or _dataset_of(model_path)

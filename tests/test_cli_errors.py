@@ -1,0 +1,63 @@
+"""User mistakes exit non-zero with one clear line on stderr and no traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def digitlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "digitlab", *args],
+        capture_output=True, text=True, timeout=300, cwd=cwd, env=os.environ.copy(),
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("digitlab: error:")
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_missing_data_dir(tmp_path):
+    missing = tmp_path / "no-such-dir"
+    assert_one_line_error(digitlab("run", "--tiny", "--data-dir", str(missing), "--runs-dir", str(tmp_path)),
+                          str(missing))
+
+
+def test_data_dir_with_a_corrupt_file(tmp_path):
+    data_dir = tmp_path / "idx"
+    data_dir.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                 "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (data_dir / name).write_bytes(b"\x00\x00\x08\x03garbage")
+    result = digitlab("run", "--tiny", "--data-dir", str(data_dir), "--runs-dir", str(tmp_path / "runs"))
+    assert_one_line_error(result, "ubyte")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_missing_model_file(tmp_path):
+    assert_one_line_error(digitlab("evaluate", "--model", str(tmp_path / "nope.keras")), "does not exist")
+
+
+def test_corrupt_model_file(tmp_path):
+    broken = tmp_path / "broken.keras"
+    broken.write_bytes(b"this is not a zip archive")
+    assert_one_line_error(digitlab("evaluate", "--model", str(broken), "--limit-test", "100"), "could not be loaded")
+
+
+def test_report_of_a_non_run_dir(tmp_path):
+    assert_one_line_error(digitlab("report", str(tmp_path)), "metrics.json")
+
+
+@pytest.mark.parametrize("args", [("run", "--epochs", "0"), ("train", "--model", "nope", "--tiny")])
+def test_bad_training_arguments(args, tmp_path):
+    assert_one_line_error(digitlab(*args, "--runs-dir", str(tmp_path)))

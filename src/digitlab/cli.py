@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from pathlib import Path
 
 from digitlab import __version__
@@ -76,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
     data.add_argument("--data-dir", help="directory of IDX files to import into the cache")
     data.add_argument("--force", action="store_true", help="fetch: rebuild the cache even if it is valid")
+    data.add_argument("--json", action="store_true", help="info/verify: print JSON")
     return parser
 
 
@@ -154,15 +157,18 @@ def command_models(args: argparse.Namespace) -> int:
 
 def command_data(args: argparse.Namespace) -> int:
     from digitlab import data
+    from digitlab.summary import format_data_info, format_data_verify
 
     if args.action == "fetch":
         dataset = data.fetch(args.dataset, data_dir=args.data_dir, force=args.force)
         print(f"{dataset.name}: {len(dataset.y_train):,} training + {len(dataset.y_test):,} test images, "
               f"verified (from {dataset.source}).")
     elif args.action == "info":
-        print(json.dumps(data.info(args.dataset), indent=2))
+        info = data.info(args.dataset, data_dir=args.data_dir)
+        print(json.dumps(info, indent=2) if args.json else format_data_info(info))
     else:
-        print(json.dumps(data.verify(args.dataset), indent=2))
+        result = data.verify(args.dataset)
+        print(json.dumps(result, indent=2) if args.json else format_data_verify(result))
     return 0
 
 
@@ -176,8 +182,14 @@ COMMANDS = {
 }
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"digitlab: warning: {message}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    # Warnings (e.g. a damaged cache being rebuilt) read as one line, like errors.
+    warnings.formatwarning = _one_line_warning
     from digitlab.data import DataError
 
     try:
@@ -188,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("digitlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: stop quietly, as Unix tools do.
+        sys.stdout = open(os.devnull, "w")
+        return 0
 
 
 if __name__ == "__main__":

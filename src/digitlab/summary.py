@@ -88,3 +88,24 @@ def format_models() -> str:
             shown = f"{accuracy:.2%}" if isinstance(accuracy, float) else "—"
             lines.append(f"  {name:<12} test accuracy {shown}  ({card['path']})")
     return "\n".join(lines)
+
+
+def format_data_info(info: dict) -> str:
+    cache = info["cache"]
+    fetch = f"digitlab data fetch --dataset {info['name']}"
+    state = f"{cache['bytes'] / 1e6:.1f} MB" if cache["exists"] else f"not cached yet (`{fetch}`)"
+    lines = [f"{info['title']} ({info['name']}): classes {', '.join(info['class_names'])}",
+             f"Cache: {cache['path']} — {state}", "Sources, tried in this order:"]
+    for number, source in enumerate(info["sources"], start=1):
+        available = "available" if source["available"] else "not available"
+        location = source["location"] or "not set (--data-dir or DIGITLAB_DATA_DIR)"
+        lines.append(f"  {number}. {source['kind']:<9} {location}  ({available})")
+    if info.get("offline"):
+        lines.append("Network sources are skipped (DIGITLAB_OFFLINE=1).")
+    return "\n".join(lines)
+
+
+def format_data_verify(result: dict) -> str:
+    shapes = ", ".join(f"{name} {'×'.join(map(str, shape))}" for name, shape in result["shapes"].items())
+    return (f"{result['name']}: cache {result['path']} verified in {result['seconds']:.2f} s "
+            f"(SHA-256 of all four arrays match; {shapes}; originally from {result['origin']}).")

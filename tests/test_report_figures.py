@@ -1,0 +1,99 @@
+"""Each figure function writes a valid PNG, including the edge cases a real run can hit."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitlab.report import confusion_heatmap, history_plot, misclassified_gallery, sample_grid
+
+RNG = np.random.default_rng(0)
+IMAGES = RNG.integers(0, 256, size=(12, 28, 28), dtype=np.uint8)
+LABELS = np.arange(12) % 10
+
+
+def assert_png(path, returned):
+    assert returned == path
+    assert path.stat().st_size > 0
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        width, height = image.size
+        image.verify()
+    assert width > 100 and height > 100
+    # Modest size, so an embedded report stays light (the gallery is the largest figure).
+    assert path.stat().st_size < 600_000
+
+
+@pytest.mark.parametrize(
+    "images",
+    [IMAGES, IMAGES.reshape(12, 784), IMAGES[..., None], IMAGES.astype(np.float32) / 255.0],
+    ids=["uint8", "flat", "channel", "float"],
+)
+def test_sample_grid_accepts_common_image_layouts(tmp_path, images):
+    path = tmp_path / "samples.png"
+    assert_png(path, sample_grid(images, LABELS, path))
+
+
+def test_sample_grid_with_fewer_images_than_cells_and_names(tmp_path):
+    path = tmp_path / "nested" / "samples.png"  # The parent folder is created.
+    names = [f"class {index}" for index in range(10)]
+    assert_png(path, sample_grid(IMAGES[:4], np.eye(10)[LABELS[:4]], path, rows=2, cols=3, class_names=names))
+
+
+def test_sample_grid_rejects_mismatched_labels(tmp_path):
+    with pytest.raises(ValueError, match="labels"):
+        sample_grid(IMAGES, LABELS[:3], tmp_path / "samples.png")
+
+
+HISTORY = {
+    "accuracy": [0.86, 0.94, 0.96],
+    "loss": [0.45, 0.2, 0.14],
+    "val_accuracy": [0.95, 0.96, 0.97],
+    "val_loss": [0.16, 0.12, 0.1],
+}
+
+
+@pytest.mark.parametrize(
+    "history",
+    [
+        HISTORY,
+        {"accuracy": HISTORY["accuracy"], "loss": HISTORY["loss"]},  # validation_split=0
+        {"loss": [0.5]},  # one epoch, no accuracy metric
+        {},  # nothing recorded: a picture that says so
+    ],
+    ids=["full", "no-validation", "loss-only", "empty"],
+)
+def test_history_plot(tmp_path, history):
+    path = tmp_path / "history.png"
+    assert_png(path, history_plot(history, path))
+
+
+def test_confusion_heatmap(tmp_path):
+    matrix = np.diag(np.full(10, 90))
+    matrix[4, 9], matrix[9, 4] = 7, 3
+    path = tmp_path / "confusion.png"
+    assert_png(path, confusion_heatmap(matrix, path))
+    named = tmp_path / "named.png"
+    assert_png(named, confusion_heatmap(matrix.tolist(), named, class_names=[f"c{i}" for i in range(10)]))
+
+
+def test_confusion_heatmap_without_mistakes(tmp_path):
+    path = tmp_path / "confusion.png"
+    assert_png(path, confusion_heatmap(np.diag([5, 5, 5]), path))
+
+
+def test_misclassified_gallery(tmp_path):
+    y_pred = LABELS.copy()
+    y_pred[[1, 5, 7]] = [7, 3, 1]
+    probabilities = np.full((12, 10), 0.01)
+    probabilities[np.arange(12), y_pred] = 0.91
+    path = tmp_path / "misclassified.png"
+    assert_png(path, misclassified_gallery(IMAGES, LABELS, y_pred, probabilities, path, limit=2))
+    # y_pred may be left out (argmax of probabilities), probabilities too.
+    assert_png(path, misclassified_gallery(IMAGES, LABELS, None, probabilities, path))
+    assert_png(path, misclassified_gallery(IMAGES, LABELS, y_pred, None, path))
+
+
+def test_misclassified_gallery_with_no_mistakes(tmp_path):
+    path = tmp_path / "misclassified.png"
+    probabilities = np.eye(10)[LABELS]
+    assert_png(path, misclassified_gallery(IMAGES, LABELS, LABELS, probabilities, path))

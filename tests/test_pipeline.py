@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from digitlab.cli import main
+from digitlab.models import list_models, model_recipe
 
 ARTIFACTS = [
     "config.json", "history.csv", "metrics.json", "model.keras",
@@ -105,3 +106,24 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs_run"] == 3
     assert json.loads((run_dir / "config.json").read_text())["epochs"] == 3
+
+
+@pytest.mark.parametrize("name", [name for name in list_models() if name != "mlp"])
+def test_every_registered_model_trains_in_tiny_mode(name, tmp_path):
+    args = ["train", "--model", name, "--tiny", "--epochs", "1", "--limit-train", "600", "--quiet"]
+    assert run_cli(*args, "--runs-dir", str(tmp_path)) == 0
+    run_dir = only_run_dir(tmp_path)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["reload_identical"] is True and metrics["epochs_run"] == 1
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["model"] == name and config["augment"] == model_recipe(name).get("augment", False)
+
+
+def test_augmented_training_is_repeatable(tmp_path):
+    args = ["train", "--model", "cnn", "--augment", "--tiny", "--epochs", "1", "--limit-train", "600", "--quiet"]
+    for attempt in ("first", "second"):
+        assert run_cli(*args, "--runs-dir", str(tmp_path / attempt)) == 0
+    first, second = (json.loads((only_run_dir(tmp_path / attempt) / "metrics.json").read_text())
+                     for attempt in ("first", "second"))
+    assert first["final_history"] == second["final_history"]
+    assert first["test_accuracy"] == second["test_accuracy"]

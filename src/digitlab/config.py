@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -39,6 +40,14 @@ class RunConfig:
     optimizer: str = "adam"
     learning_rate: float = 0.001
     loss: str = "categorical_crossentropy"
+    # "constant" (the tutorial) or "cosine" (decay to 1 % of the rate by the last epoch).
+    lr_schedule: str = "constant"
+    # Augmentation (off in the tutorial); see digitlab.augment for what each does.
+    augment: bool = False
+    rotation_degrees: float = 12.0
+    shift_fraction: float = 0.1
+    zoom_fraction: float = 0.12
+    stroke_jitter: float = 0.6
     # Optional subsets (first N images) for quick runs and tests; None means all.
     limit_train: int | None = None
     limit_test: int | None = None
@@ -63,14 +72,16 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value < 10:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 10, got {value}.")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise UserError(f"--lr-schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}.")
         if self.seed < 0:
             raise UserError(f"--seed must be a non-negative integer, got {self.seed}.")
 
-    def stamp(self) -> "RunConfig":
-        """Record when and how the run was started (the command line as typed)."""
+    def stamp(self, argv: list[str] | None = None) -> "RunConfig":
+        """Record when and how the run was started (the digitlab arguments as typed)."""
         self.created_utc = datetime.now(timezone.utc).isoformat(timespec="seconds")
         if not self.command:
-            self.command = " ".join(["digitlab", *sys.argv[1:]])
+            self.command = shlex.join(["digitlab", *(sys.argv[1:] if argv is None else argv)])
         return self
 
     def to_dict(self) -> dict:

@@ -130,7 +130,7 @@ def run_pipeline(
     seed_everything(config.seed)
     num_classes = len(dataset.class_names)
     model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)
-    compile_model(model, config)
+    compile_model(model, config, n_images=len(x_train))
     with timer("train"):
         history = fit(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 from pathlib import Path
 
 import keras
@@ -34,12 +35,34 @@ def prepare_labels(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     return keras.utils.to_categorical(labels, num_classes)
 
 
-def compile_model(model: keras.Model, config: RunConfig) -> None:
-    """Adam (Keras defaults but the learning rate), categorical cross-entropy, accuracy."""
+def steps_per_epoch(n_images: int, config: RunConfig) -> int:
+    """Optimizer steps in one epoch once the validation split is held out."""
+    n_train = n_images - validation_size(n_images, config)
+    return math.ceil(n_train / config.batch_size)
+
+
+def validation_size(n_images: int, config: RunConfig) -> int:
+    """How many images Keras' validation_split holds out (it takes the last ones)."""
+    return n_images - int(n_images * (1.0 - config.validation_split))
+
+
+def compile_model(model: keras.Model, config: RunConfig, n_images: int | None = None) -> None:
+    """Adam (Keras defaults but the learning rate), categorical cross-entropy, accuracy.
+
+    With lr_schedule="cosine" the rate decays over the whole run, so the number
+    of training images must be given.
+    """
     if config.optimizer != "adam":
         raise ValueError(f"only the tutorial's 'adam' optimizer is supported, got {config.optimizer!r}")
+    learning_rate = config.learning_rate
+    if config.lr_schedule == "cosine":
+        if n_images is None:
+            raise ValueError("a cosine schedule needs n_images to know the run's length")
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            config.learning_rate, decay_steps=config.epochs * steps_per_epoch(n_images, config), alpha=0.01
+        )
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss=config.loss,
         metrics=["accuracy"],
     )
@@ -95,13 +118,31 @@ def fit(
         keras.callbacks.CSVLogger(str(history_path), append=resumed_from > 0),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / rundir.TENSORBOARD_LOGS), write_graph=False),
     ]
-    if resumed_from < config.epochs:
+    if resumed_from >= config.epochs:
+        return read_history(history_path)
+    if not config.augment:
+        # The tutorial's call, exactly.
         model.fit(
             images,
             labels,
             epochs=config.epochs,
             batch_size=config.batch_size,
             validation_split=config.validation_split,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    else:
+        from digitlab.augment import augmented_dataset
+
+        # Hold out the same last images validation_split would; only training
+        # images are augmented, validation images stay as they are.
+        n_train = len(images) - validation_size(len(images), config)
+        validation = (images[n_train:], labels[n_train:]) if n_train < len(images) else None
+        model.fit(
+            augmented_dataset(images[:n_train], labels[:n_train], config.batch_size, config),
+            epochs=config.epochs,
+            shuffle=False,  # the dataset reshuffles itself every epoch
+            validation_data=validation,
             callbacks=callbacks,
             verbose=verbose,
         )

@@ -3,7 +3,7 @@
 Importing this package registers every built-in architecture.
 """
 
-from digitlab.models import mlp  # noqa: F401  (registers "mlp")
-from digitlab.models.registry import create_model, list_models, model_description, register_model
+from digitlab.models import cnn, mlp  # noqa: F401  (registers the built-in architectures)
+from digitlab.models.registry import create_model, list_models, model_description, model_recipe, register_model
 
-__all__ = ["create_model", "list_models", "model_description", "register_model"]
+__all__ = ["create_model", "list_models", "model_description", "model_recipe", "register_model"]

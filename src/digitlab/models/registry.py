@@ -21,18 +21,31 @@ from typing import Callable
 from digitlab.errors import UserError
 
 _BUILDERS: dict[str, Callable] = {}
+_RECIPES: dict[str, dict] = {}
 
 
-def register_model(name: str) -> Callable[[Callable], Callable]:
-    """Register a builder `fn(input_shape=(28, 28), num_classes=10, **options) -> keras.Model`."""
+def register_model(name: str, **recipe) -> Callable[[Callable], Callable]:
+    """Register a builder `fn(input_shape=(28, 28), num_classes=10, **options) -> keras.Model`.
+
+    `recipe` holds the model's default training settings (RunConfig fields such
+    as epochs=15, augment=True); command-line options still override them.
+    """
 
     def decorator(builder: Callable) -> Callable:
         if name in _BUILDERS:
             raise ValueError(f"model {name!r} is registered twice")
         _BUILDERS[name] = builder
+        _RECIPES[name] = dict(recipe)
         return builder
 
     return decorator
+
+
+def model_recipe(name: str) -> dict:
+    """The default training settings registered with `name` (empty for the tutorial's)."""
+    if name not in _BUILDERS:
+        raise UserError(f"unknown model {name!r}; registered models are: {', '.join(list_models())}.")
+    return dict(_RECIPES[name])
 
 
 def list_models() -> list[str]:

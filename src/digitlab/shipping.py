@@ -1,0 +1,84 @@
+"""Ship a finished run as a named model under models/<name>/ with a model card.
+
+Usage:
+
+    digitlab ship runs/20261130T110417Z-cnn --name cnn
+    ship_run(Path("runs/..."), "cnn")   # → models/cnn/model.keras + models/cnn/card.json
+
+The card says how the model was made and how good it is, so anyone can
+reproduce it (the exact command and seed) and check it (the SHA-256 of the
+file, the test accuracy the test suite re-measures).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import shutil
+from pathlib import Path
+
+from digitlab import rundir
+from digitlab.errors import UserError
+from digitlab.modelfiles import SHIPPED_MODELS_DIR
+
+AUGMENTATION_FIELDS = ("rotation_degrees", "shift_fraction", "zoom_fraction", "stroke_jitter")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_card(run_dir: Path, name: str, model_path: Path) -> dict:
+    """The model card of a finished run (its config and metrics, condensed)."""
+    config = json.loads((run_dir / rundir.CONFIG).read_text(encoding="utf-8"))
+    metrics = json.loads((run_dir / rundir.METRICS).read_text(encoding="utf-8"))
+    augmentation = {field: config[field] for field in AUGMENTATION_FIELDS} if config.get("augment") else None
+    return {
+        "name": name,
+        "architecture": config["model"],
+        "dataset": config["dataset"],
+        "training_command": config["command"],
+        "seed": config["seed"],
+        "recipe": {
+            key: config[key]
+            for key in ("epochs", "batch_size", "learning_rate", "lr_schedule", "validation_split", "optimizer")
+            if key in config
+        },
+        "augmentation": augmentation,
+        "test_accuracy": metrics["test_accuracy"],
+        "test_loss": metrics["test_loss"],
+        "error_count": metrics["error_count"],
+        "n_test": metrics["n_test"],
+        "per_class": metrics["per_class"],
+        "confused_pairs": metrics["confused_pairs"][:5],
+        "parameters": metrics["parameters"],
+        "file_bytes": model_path.stat().st_size,
+        "sha256": file_sha256(model_path),
+        "train_seconds": metrics["timings_seconds"].get("train"),
+        "machine": {"cpu_count": os.cpu_count(), "machine": platform.machine()},
+        "versions": metrics["versions"],
+        "data_sha256": metrics["data"]["sha256"],
+        "run": run_dir.name,
+    }
+
+
+def ship_run(run_dir: Path, name: str, models_dir: Path = SHIPPED_MODELS_DIR) -> Path:
+    """Copy the run's model into models_dir/name/ and write its card; return that folder."""
+    run_dir = Path(run_dir)
+    source = run_dir / rundir.MODEL
+    if not source.is_file() or not (run_dir / rundir.METRICS).is_file():
+        raise UserError(f"{run_dir} has no {rundir.MODEL} and {rundir.METRICS}; ship a finished run.")
+    if json.loads((run_dir / rundir.CONFIG).read_text(encoding="utf-8")).get("limit_train"):
+        raise UserError(f"{run_dir} was trained on a subset (--limit-train/--tiny); ship full-size runs only.")
+    target = Path(models_dir) / name
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(source, target / rundir.MODEL)
+    card = build_card(run_dir, name, target / rundir.MODEL)
+    (target / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    return target

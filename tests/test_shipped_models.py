@@ -1,0 +1,34 @@
+"""Every shipped model under models/ is intact and as good as its card says (full 10k test set)."""
+
+from __future__ import annotations
+
+import pytest
+
+from digitlab.modelfiles import load_keras_model, shipped_models
+from digitlab.scoring import score_model
+from digitlab.shipping import file_sha256
+
+SHIPPED = shipped_models()
+
+
+def test_card_fields_are_complete():
+    required = {"training_command", "seed", "data_sha256", "test_accuracy", "per_class", "parameters",
+                "file_bytes", "train_seconds", "sha256", "augmentation", "dataset", "architecture"}
+    for name, card in SHIPPED.items():
+        assert required <= set(card), (name, required - set(card))
+        assert card["training_command"].startswith("digitlab train"), name
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_model_loads_and_reaches_its_card_accuracy(name):
+    from digitlab.data import load_dataset
+
+    card = SHIPPED[name]
+    assert file_sha256(card["path"]) == card["sha256"], "model.keras differs from the one the card describes"
+    dataset = load_dataset(card["dataset"])
+    assert dataset.sha256 == card["data_sha256"]
+    model = load_keras_model(card["path"])
+    assert model.count_params() == card["parameters"]
+    _, metrics = score_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
+    # Identical on the machine that trained it; another CPU may flip a borderline image or two.
+    assert metrics["error_count"] <= card["error_count"] + 2, (metrics["accuracy"], card["test_accuracy"])

@@ -7,6 +7,8 @@ Usage:
     digitlab evaluate --model runs/<run> --json
     digitlab report runs/<run>
     digitlab models
+    digitlab serve --port 8000 --model mlp  # the web app and REST API
+    digitlab predict [--json] [--debug DIR] photo.jpg scans/   # read digits from images
     digitlab data fetch|info|verify [--dataset mnist|fashion]
 
 User mistakes (a missing file, a bad value) print one line on stderr and exit 1;
@@ -30,9 +32,15 @@ DATASET_CHOICES = ("mnist", "fashion")
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    # Unset options take the model's registered recipe (the tutorial's for mlp).
     parser.add_argument("--epochs", type=int, help="training epochs (tutorial: 10)")
-    parser.add_argument("--batch-size", type=int, default=128, help="mini-batch size (tutorial: 128)")
-    parser.add_argument("--learning-rate", type=float, default=0.001, help="Adam learning rate (Keras default)")
+    parser.add_argument("--batch-size", type=int, help="mini-batch size (tutorial: 128)")
+    parser.add_argument("--learning-rate", type=float, help="Adam learning rate (tutorial: 0.001, Keras' default)")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), help="learning-rate schedule")
+    parser.add_argument(
+        "--augment", action=argparse.BooleanOptionalAction, default=None,
+        help="random rotation, shift, zoom and stroke width while training",
+    )
     parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed repeats a run")
     parser.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
     parser.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
@@ -73,6 +81,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("models", help="registered architectures and shipped models")
 
+    ship = commands.add_parser("ship", help="copy a finished run to models/<name>/ with a model card")
+    ship.add_argument("run_dir", metavar="RUN")
+    ship.add_argument("--name", required=True, help="the shipped model's name (a folder under models/)")
+
+    predict = commands.add_parser("predict", help="read digits from image files and folders (photos, scans, drawings)")
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders (searched recursively)")
+    predict.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
+    predict.add_argument("--runs-dir", default="runs")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per image (JSON Lines)")
+    predict.add_argument("--debug", metavar="DIR", help="write every preprocessing stage of each image as PNG")
+
+    serve = commands.add_parser("serve", help="the web app and REST API (FastAPI + uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    serve.add_argument("--model", help="default model: shipped name, run directory or .keras file (default: best)")
+    serve.add_argument("--runs-dir", default="runs", help="run directories offered in the model picker")
+    serve.add_argument("--max-upload-mb", type=float, default=10.0, help="request body limit in MB (default: 10)")
+    serve.add_argument(
+        "--cors-origin", action="append", default=[], metavar="ORIGIN",
+        help="allow API calls from pages on this origin (repeatable; default: CORS off)",
+    )
+
     data = commands.add_parser("data", help="the dataset cache: fetch, info, verify")
     data.add_argument("action", choices=("fetch", "info", "verify"))
     data.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
@@ -83,24 +113,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config_from_args(args: argparse.Namespace, model: str) -> RunConfig:
+    from digitlab.models import model_recipe
+
     config = RunConfig(
         model=model,
         dataset=args.dataset,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
         seed=args.seed,
         data_dir=args.data_dir,
         runs_dir=args.runs_dir,
         limit_train=args.limit_train,
         limit_test=args.limit_test,
+        **model_recipe(model),
     )
     if args.tiny:
         config.limit_train = args.limit_train or TINY_LIMITS["limit_train"]
         config.limit_test = args.limit_test or TINY_LIMITS["limit_test"]
         config.epochs = TINY_LIMITS["epochs"]
-    if args.epochs is not None:
-        config.epochs = args.epochs
-    return config.stamp()
+    given = {
+        "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "lr_schedule": args.lr_schedule, "augment": args.augment,
+    }
+    for field, value in given.items():
+        if value is not None:
+            setattr(config, field, value)
+    return config.stamp(args.argv)
 
 
 def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path | None = None) -> int:
@@ -155,6 +191,26 @@ def command_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_ship(args: argparse.Namespace) -> int:
+    from digitlab.shipping import ship_run
+
+    print(f"Shipped {args.run_dir} as {ship_run(Path(args.run_dir), args.name)}")
+    return 0
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    from digitlab.serve import ServeSettings, run_server
+
+    try:
+        settings = ServeSettings(
+            model=args.model, runs_dir=args.runs_dir, max_upload_mb=args.max_upload_mb, cors_origins=args.cors_origin
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    run_server(settings, host=args.host, port=args.port)
+    return 0
+
+
 def command_data(args: argparse.Namespace) -> int:
     from digitlab import data
     from digitlab.summary import format_data_info, format_data_verify
@@ -172,12 +228,25 @@ def command_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_predict(args: argparse.Namespace) -> int:
+    from digitlab.recognizer import Recognizer
+    from digitlab.vision.output import collect_inputs, predict_and_print
+
+    inputs = collect_inputs(args.paths)
+    recognizer = Recognizer(args.model, runs_dir=args.runs_dir)
+    return predict_and_print(recognizer, inputs, as_json=args.json,
+                             debug_dir=Path(args.debug) if args.debug else None)
+
+
 COMMANDS = {
     "run": command_run,
     "train": command_train,
     "evaluate": command_evaluate,
     "report": command_report,
     "models": command_models,
+    "ship": command_ship,
+    "predict": command_predict,
+    "serve": command_serve,
     "data": command_data,
 }
 
@@ -187,7 +256,9 @@ def _one_line_warning(message, category, filename, lineno, line=None) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # recorded in config.json so a run says how to reproduce it
     # Warnings (e.g. a damaged cache being rebuilt) read as one line, like errors.
     warnings.formatwarning = _one_line_warning
     from digitlab.data import DataError

@@ -13,7 +13,7 @@ from digitlab.models import list_models, model_recipe
 
 ARTIFACTS = [
     "config.json", "history.csv", "metrics.json", "model.keras",
-    "samples.png", "history.png", "confusion.png", "misclassified.png", "report.html",
+    "samples.png", "history.png", "confusion.png", "misclassified.png", "calibration.png", "report.html",
 ]
 
 
@@ -65,6 +65,9 @@ def test_tiny_run_metrics(tiny_run):
     assert len(metrics["data"]["sha256"]) == 4
     assert {"train", "evaluate", "total"} <= set(metrics["timings_seconds"])
     assert metrics["versions"]["keras"].startswith("3.")
+    calibration = metrics["calibration"]
+    assert 0.05 < calibration["temperature"] < 20 and "200 validation images" in calibration["fitted_on"]
+    assert 0 <= calibration["ece_calibrated"] <= 1 and len(calibration["bins_calibrated"]) == 15
 
 
 def test_report_is_self_contained(tiny_run):

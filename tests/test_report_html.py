@@ -116,10 +116,22 @@ def test_report_with_missing_figures(tmp_path):
 
 def test_report_includes_extra_figures(tmp_path):
     run_dir = make_run_dir(tmp_path)
-    tiny_png(run_dir / "calibration.png")
+    tiny_png(run_dir / "learning_rate.png")
     page = write_report(run_dir).read_text(encoding="utf-8")
     assert page.count('src="data:image/png;base64,') == 5
-    assert "calibration.png" in page
+    assert "learning_rate.png" in page
+
+
+def test_report_shows_calibration_when_measured(tmp_path):
+    run_dir = make_run_dir(tmp_path)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["calibration"] = {"temperature": 1.234, "fitted_on": "fitted on 6,000 validation images",
+                              "ece_uncalibrated": 0.0123, "ece_calibrated": 0.0045}
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    tiny_png(run_dir / "calibration.png")
+    page = write_report(run_dir).read_text(encoding="utf-8")
+    assert 'id="calibration"' in page and "1.234" in page and "0.45%" in page
+    assert "Other figures" not in page
 
 
 def test_report_with_only_partial_metrics(tmp_path):

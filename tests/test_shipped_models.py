@@ -13,7 +13,7 @@ SHIPPED = shipped_models()
 
 def test_card_fields_are_complete():
     required = {"training_command", "seed", "data_sha256", "test_accuracy", "per_class", "parameters",
-                "file_bytes", "train_seconds", "sha256", "augmentation", "dataset", "architecture"}
+                "file_bytes", "train_seconds", "sha256", "augmentation", "dataset", "architecture", "temperature"}
     for name, card in SHIPPED.items():
         assert required <= set(card), (name, required - set(card))
         assert card["training_command"].startswith("digitlab train"), name

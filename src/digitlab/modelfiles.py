@@ -86,3 +86,17 @@ def load_keras_model(path: str | Path):
     except Exception as error:  # Keras raises many types for a damaged archive.
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise UserError(f"{path} could not be loaded as a Keras model ({reason}); is the file complete?") from None
+
+
+def model_temperature(model_path: str | Path) -> float:
+    """The calibration temperature of a model: from its card (shipped) or its run's metrics.json; else 1."""
+    folder = Path(model_path).parent
+    for sidecar, keys in (("card.json", ("temperature",)), (rundir.METRICS, ("calibration", "temperature"))):
+        try:
+            value = json.loads((folder / sidecar).read_text(encoding="utf-8"))
+            for key in keys:
+                value = value[key]
+            return float(value)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return 1.0

@@ -114,7 +114,7 @@ def run_pipeline(
         from digitlab.models import create_model
         from digitlab.modelfiles import load_keras_model
         from digitlab.scoring import predict_probabilities, score_model
-        from digitlab.train import compile_model, fit, prepare_images, prepare_labels
+        from digitlab.train import compile_model, fit, prepare_images, prepare_labels, validation_size
 
     with timer("load_data"):
         dataset, (x_train, y_train), (x_test, y_test) = load_run_data(config)
@@ -138,7 +138,20 @@ def run_pipeline(
         probabilities, metrics = score_model(model, x_test, y_test, dataset.class_names)
         y_pred = probabilities.argmax(axis=1)
 
+    with timer("calibrate"):
+        # Fit the temperature on the validation images (never the test set),
+        # then measure calibration on the test set.
+        validation_start = len(x_train) - validation_size(len(x_train), config)
+        validation_images = x_train[validation_start:]
+        calibration = calibration_metrics(
+            predict_probabilities(model, validation_images) if len(validation_images) else None,
+            y_train[validation_start:],
+            probabilities,
+            y_test,
+        )
+
     with timer("figures"):
+        report.reliability_diagram(calibration, run_dir / "calibration.png")
         report.history_plot(history, run_dir / "history.png")
         report.confusion_heatmap(np.asarray(metrics["confusion_matrix"]), run_dir / "confusion.png", dataset.class_names)
         report.misclassified_gallery(
@@ -162,6 +175,7 @@ def run_pipeline(
         "n_test": int(len(y_test)),
         "n_train": int(len(x_train)),
         **{key: value for key, value in metrics.items() if key not in ("accuracy", "loss", "error_count", "n")},
+        "calibration": calibration,
         "reload_identical": reload_identical,
         "reload_accuracy": reload_accuracy,
         "parameters": int(model.count_params()),
@@ -175,6 +189,31 @@ def run_pipeline(
         report_path = report.write_report(run_dir)
     _write_metrics(run_dir, metrics, timer)
     return RunResult(run_dir=run_dir, metrics=metrics, report_path=report_path)
+
+
+def calibration_metrics(
+    validation_probabilities: np.ndarray | None,
+    validation_labels: np.ndarray,
+    test_probabilities: np.ndarray,
+    test_labels: np.ndarray,
+) -> dict:
+    """Temperature fitted on validation data; ECE and reliability bins on the test set."""
+    from digitlab.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_bins
+
+    if validation_probabilities is None:
+        temperature, fitted_on = 1.0, "no validation split: not fitted"
+    else:
+        temperature = fit_temperature(validation_probabilities, validation_labels)
+        fitted_on = f"fitted on {len(validation_labels):,} validation images"
+    calibrated = apply_temperature(test_probabilities, temperature)
+    return {
+        "temperature": temperature,
+        "fitted_on": fitted_on,
+        "ece_uncalibrated": expected_calibration_error(test_probabilities, test_labels),
+        "ece_calibrated": expected_calibration_error(calibrated, test_labels),
+        "bins_uncalibrated": reliability_bins(test_probabilities, test_labels),
+        "bins_calibrated": reliability_bins(calibrated, test_labels),
+    }
 
 
 def _write_metrics(run_dir: Path, metrics: dict, timer: StepTimer) -> None:

@@ -58,6 +58,9 @@ def build_card(run_dir: Path, name: str, model_path: Path) -> dict:
         "per_class": metrics["per_class"],
         "confused_pairs": metrics["confused_pairs"][:5],
         "parameters": metrics["parameters"],
+        # Confidences served by the Recognizer are softmax(logits / temperature).
+        "temperature": metrics["calibration"]["temperature"],
+        "ece_calibrated": metrics["calibration"]["ece_calibrated"],
         "file_bytes": model_path.stat().st_size,
         "sha256": file_sha256(model_path),
         "train_seconds": metrics["timings_seconds"].get("train"),

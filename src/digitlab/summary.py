@@ -17,6 +17,7 @@ STEP_LABELS = {
     "load_data": "load + verify data",
     "train": "train",
     "evaluate": "evaluate on test set",
+    "calibrate": "calibrate confidences",
     "figures": "figures",
     "save_reload": "save + reload check",
     "report": "HTML report",
@@ -47,6 +48,9 @@ def print_run_summary(result) -> None:
     print("Most-confused pairs (both directions):")
     print(format_confused_pairs(metrics["confused_pairs"]))
     print()
+    calibration = metrics["calibration"]
+    print(f"Confidence calibration: temperature {calibration['temperature']:.3f}, expected calibration error "
+          f"{calibration['ece_uncalibrated']:.2%} → {calibration['ece_calibrated']:.2%} on the test set")
     print(f"Saved and reloaded model.keras: {reload}, accuracy {metrics['reload_accuracy']:.2%}")
     print()
     print("Where the time went:")

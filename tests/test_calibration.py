@@ -52,3 +52,18 @@ def test_reliability_bins_count_every_answer():
 def test_empty_validation_set_is_an_error():
     with pytest.raises(ValueError, match="at least one"):
         fit_temperature(np.zeros((0, 10)), np.zeros(0, dtype=int))
+
+
+def test_model_temperature_comes_from_the_card_or_the_run(tmp_path):
+    import json
+
+    from digitlab.modelfiles import model_temperature
+
+    shipped, run, bare = (tmp_path / name for name in ("shipped", "run", "bare"))
+    for folder in (shipped, run, bare):
+        folder.mkdir()
+    (shipped / "card.json").write_text(json.dumps({"temperature": 1.7}))
+    (run / "metrics.json").write_text(json.dumps({"calibration": {"temperature": 0.8}}))
+    assert model_temperature(shipped / "model.keras") == 1.7
+    assert model_temperature(run / "model.keras") == 0.8
+    assert model_temperature(bare / "model.keras") == 1.0

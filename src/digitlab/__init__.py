@@ -19,8 +19,9 @@ import os
 
 __version__ = "0.1.0"
 
-# The tutorial's stack is Keras on TensorFlow; a user's KERAS_BACKEND still wins.
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+# Keras itself defaults to TensorFlow, the tutorial's stack; `digitlab train`
+# picks JAX for its fast engine (digitlab.backend.choose_backend). A user's
+# KERAS_BACKEND always wins.
 # TensorFlow's C++ layer prints start-up chatter (oneDNN, CPU features) and a
 # harmless graph-version notice from tf.data at "error" level on every fit; none
 # of it is actionable for a digitlab user, and real failures still raise Python

@@ -13,6 +13,7 @@ error is lost.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import sys
@@ -24,6 +25,18 @@ _KNOWN_NOISE = re.compile(
     r"cpu_feature_guard|This TensorFlow binary is optimized|To enable the following instructions|"
     r"rebuild TensorFlow with the appropriate compiler flags"
 )
+
+
+def choose_backend(config) -> None:
+    """Before Keras is imported: use JAX where the fast engine will train, unless the user chose a backend.
+
+    Augmented training runs model.fit over tf.data, which is faster on TensorFlow.
+    """
+    wants_fast = config.engine == "fast" or (config.engine == "auto" and not config.augment)
+    if "KERAS_BACKEND" in os.environ or "keras" in sys.modules or not wants_fast:
+        return
+    if importlib.util.find_spec("jax") is not None:
+        os.environ["KERAS_BACKEND"] = "jax"
 
 
 def import_keras():
@@ -48,3 +61,19 @@ def import_keras():
             if kept:
                 print("\n".join(kept), file=sys.stderr)
     return sys.modules["keras"]
+
+
+def keras_without_tensorflow() -> None:
+    """Make Keras (on a non-TensorFlow backend) behave as if TensorFlow were not installed.
+
+    Keras probes `tensorflow` lazily in many places (seeding, serialization) and
+    importing it costs seconds. Keras supports running without TensorFlow, so we
+    answer its probe "not available" for the rest of the process. Only for the
+    fast engine: tf.data-based augmentation does need TensorFlow.
+    """
+    keras = import_keras()
+    if keras.backend.backend() == "tensorflow" or "tensorflow" in sys.modules:
+        return
+    from keras.src.utils import module_utils
+
+    module_utils.tensorflow._available = False

@@ -15,7 +15,6 @@ it changes confidences, never which digit wins, so accuracy stays the same.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax, softmax
 
 # Probabilities are clipped before the log so a saturated softmax stays finite.
@@ -30,6 +29,8 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
 
 def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """The temperature minimising the negative log-likelihood of `labels` (bounded to 0.05–20)."""
+    from scipy.optimize import minimize_scalar  # only needed when fitting; slow to import
+
     labels = np.asarray(labels)
     if len(labels) == 0:
         raise ValueError("temperature scaling needs at least one held-out example")

@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 
 from digitlab import __version__
+from digitlab.backend import choose_backend
 from digitlab.config import TINY_LIMITS, RunConfig
 from digitlab.errors import UserError
 
@@ -53,6 +54,11 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         help="a quick smoke run: 2,000 training and 500 test images, 2 epochs (unless given)",
     )
     parser.add_argument("--quiet", action="store_true", help="no per-epoch progress output")
+    parser.add_argument(
+        "--engine", choices=("auto", "fast", "keras"),
+        help="training loop: fast (whole epochs compiled with JAX), keras (plain model.fit), "
+        "auto (fast where possible). Default: keras for run (the tutorial), auto for train",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -130,6 +136,7 @@ def _config_from_args(args: argparse.Namespace, model: str) -> RunConfig:
         config.limit_test = args.limit_test or TINY_LIMITS["limit_test"]
         config.epochs = TINY_LIMITS["epochs"]
     given = {
+        "engine": args.engine,
         "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
         "lr_schedule": args.lr_schedule, "augment": args.augment,
     }
@@ -151,15 +158,24 @@ def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path 
 
 
 def command_run(args: argparse.Namespace) -> int:
-    return _run_training(_config_from_args(args, model="mlp"), args)
+    # The tutorial's stack: Keras on TensorFlow with model.fit, unless asked otherwise.
+    args.engine = args.engine or "keras"
+    config = _config_from_args(args, model="mlp")
+    choose_backend(config)
+    return _run_training(config, args)
 
 
 def command_train(args: argparse.Namespace) -> int:
+    args.engine = args.engine or "auto"
     if args.resume:
         from digitlab.pipeline import resume_config
 
-        return _run_training(resume_config(Path(args.resume), args.epochs), args, resume_dir=Path(args.resume))
-    return _run_training(_config_from_args(args, model=args.model), args)
+        config = resume_config(Path(args.resume), args.epochs)
+        choose_backend(config)
+        return _run_training(config, args, resume_dir=Path(args.resume))
+    config = _config_from_args(args, model=args.model)
+    choose_backend(config)
+    return _run_training(config, args)
 
 
 def command_evaluate(args: argparse.Namespace) -> int:

@@ -40,6 +40,9 @@ class RunConfig:
     optimizer: str = "adam"
     learning_rate: float = 0.001
     loss: str = "categorical_crossentropy"
+    # "keras": plain model.fit (the tutorial); "fast": digitlab.fast (JAX backend);
+    # "auto": fast when Keras runs on JAX and nothing needs model.fit (augmentation).
+    engine: str = "keras"
     # "constant" (the tutorial) or "cosine" (decay to 1 % of the rate by the last epoch).
     lr_schedule: str = "constant"
     # Augmentation (off in the tutorial); see digitlab.augment for what each does.
@@ -72,6 +75,8 @@ class RunConfig:
             value = getattr(self, name)
             if value is not None and value < 10:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 10, got {value}.")
+        if self.engine not in ("auto", "fast", "keras"):
+            raise UserError(f"--engine must be 'auto', 'fast' or 'keras', got {self.engine!r}.")
         if self.lr_schedule not in ("constant", "cosine"):
             raise UserError(f"--lr-schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}.")
         if self.seed < 0:

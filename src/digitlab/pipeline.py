@@ -114,7 +114,8 @@ def run_pipeline(
         from digitlab.models import create_model
         from digitlab.modelfiles import load_keras_model
         from digitlab.scoring import predict_probabilities, score_model
-        from digitlab.train import compile_model, fit, prepare_images, prepare_labels, validation_size
+        from digitlab.backend import keras_without_tensorflow
+        from digitlab.train import compile_model, fit, prepare_images, prepare_labels, resolve_engine, validation_size
 
     with timer("load_data"):
         dataset, (x_train, y_train), (x_test, y_test) = load_run_data(config)
@@ -127,6 +128,10 @@ def run_pipeline(
     with timer("figures"):
         report.sample_grid(x_train[:9], y_train[:9], run_dir / "samples.png", class_names=dataset.class_names)
 
+    if resolve_engine(config) == "fast":
+        # Nothing on the fast path needs TensorFlow; without this, Keras would
+        # import it (~5 s) merely to check for TensorFlow types when seeding and saving.
+        keras_without_tensorflow()
     seed_everything(config.seed)
     num_classes = len(dataset.class_names)
     model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)

@@ -23,6 +23,7 @@ import numpy as np
 
 from digitlab import rundir
 from digitlab.config import RunConfig
+from digitlab.errors import UserError
 
 
 def prepare_images(images: np.ndarray) -> np.ndarray:
@@ -66,6 +67,21 @@ def compile_model(model: keras.Model, config: RunConfig, n_images: int | None = 
         loss=config.loss,
         metrics=["accuracy"],
     )
+
+
+def resolve_engine(config: RunConfig) -> str:
+    """Which training loop runs: "fast" (one JAX program per epoch) or "keras" (model.fit)."""
+    backend = keras.backend.backend()
+    if config.engine == "fast":
+        if backend != "jax":
+            raise UserError(f"--engine fast needs Keras on JAX, but KERAS_BACKEND is {backend!r}; "
+                            "unset KERAS_BACKEND or set it to jax.")
+        if config.augment:
+            raise UserError("--engine fast does not augment yet; use --engine keras (or auto) with --augment.")
+        return "fast"
+    if config.engine == "auto" and backend == "jax" and not config.augment:
+        return "fast"
+    return "keras"
 
 
 def completed_epochs(run_dir: Path) -> int:
@@ -120,7 +136,11 @@ def fit(
     ]
     if resumed_from >= config.epochs:
         return read_history(history_path)
-    if not config.augment:
+    if resolve_engine(config) == "fast":
+        from digitlab.fast.engine import fit_fast
+
+        fit_fast(model, images, labels, config, run_dir, verbose=verbose)
+    elif not config.augment:
         # The tutorial's call, exactly.
         model.fit(
             images,

@@ -1,0 +1,202 @@
+"""Measure reading real-world images through the same path as `digitlab predict`.
+
+Usage:
+
+    .venv/bin/python benchmarks/realworld.py [--model NAME|PATH] [--count 300] [--out benchmarks/RESULTS-realworld.md]
+    .venv/bin/python benchmarks/realworld.py --calibrate     # confidence of digits vs non-digits (reject threshold)
+
+What it measures, every image read by Recognizer.read_many (files written to a
+temporary folder first, so decoding is included):
+
+(a) scikit-learn's load_digits: 1,797 real 8×8 digits by 43 writers, saved as
+    32×32 PNG (bilinear upscaling, dark ink on white like a scan);
+(b) synthetic photos (digitlab.vision.synthetic, TEST_SEEDS): single digits
+    and 3–5 digit numbers in handwriting fonts, under uneven light, rotated,
+    blurred, noisy, JPEG-compressed;
+(c) speed: one phone photo (1, 4 and 12 MP JPEG) read end to end, p50/p95,
+    and a folder read in batches (images per second).
+
+--calibrate renders CALIBRATION_SEEDS (never TEST_SEEDS) digits and non-digits
+(letters, symbols, scribbles, blank paper, noise) and prints how many of each
+would be kept at each confidence threshold: that table chose REJECT_BELOW.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from digitlab.recognizer import REJECT_BELOW, ImageError, Recognizer
+from digitlab.vision.synthetic import CALIBRATION_SEEDS, TEST_SEEDS, render_non_digit, render_photo
+
+BATCH = 32
+
+
+def read_files(recognizer: Recognizer, paths: list[Path]) -> list:
+    results = []
+    for start in range(0, len(paths), BATCH):
+        results += recognizer.read_many(paths[start:start + BATCH])
+    return results
+
+
+def load_digits_pngs(folder: Path) -> tuple[list[Path], list[str]]:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    paths, labels = [], []
+    for index, (image, label) in enumerate(zip(digits.images, digits.target)):
+        paper = 255 - (image / 16.0 * 255).astype(np.uint8)  # 0..16 ink → dark ink on white
+        path = folder / f"digit-{index:04d}-{label}.png"
+        Image.fromarray(paper, mode="L").resize((32, 32), Image.Resampling.BILINEAR).save(path)
+        paths.append(path)
+        labels.append(str(label))
+    return paths, labels
+
+
+def synthetic_files(folder: Path, seeds: range, lengths: tuple[int, int]) -> tuple[list[Path], list[str]]:
+    paths, labels = [], []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        text = "".join(str(d) for d in rng.integers(0, 10, int(rng.integers(lengths[0], lengths[1] + 1))))
+        photo = render_photo(seed, text=text)
+        path = folder / f"photo-{seed}-{text}.jpg"
+        path.write_bytes(photo.jpeg)
+        paths.append(path)
+        labels.append(text)
+    return paths, labels
+
+
+def score(results: list, labels: list[str]) -> dict:
+    read = [r for r in results if not isinstance(r, ImageError)]
+    correct = sum(1 for r, label in zip(results, labels) if not isinstance(r, ImageError) and r.prediction == label)
+    rejected = sum(1 for r in read if r.prediction == "")
+    wrong = len(labels) - correct - rejected
+    # What the reader would answer without the reject option: the digits it saw.
+    raw = sum(1 for r, label in zip(results, labels)
+              if not isinstance(r, ImageError) and "".join(str(d.digit) for d in r.digits) == label)
+    return {"n": len(labels), "correct": correct, "rejected": rejected, "wrong": wrong, "raw_correct": raw}
+
+
+def percentiles(seconds: list[float]) -> tuple[float, float]:
+    return float(np.percentile(seconds, 50) * 1e3), float(np.percentile(seconds, 95) * 1e3)
+
+
+def speed(recognizer: Recognizer, folder: Path) -> list[tuple[str, float, float]]:
+    rows = []
+    for megapixels, size in ((1, (1152, 864)), (4, (2304, 1728)), (12, (4000, 3000))):
+        photo = render_photo(TEST_SEEDS[-1], text="2026", size=size, digit_height=size[1] // 6)
+        path = folder / f"phone-{megapixels}mp.jpg"
+        path.write_bytes(photo.jpeg)
+        for _ in range(3):
+            recognizer.read(path)
+        times = []
+        for _ in range(30):
+            started = time.perf_counter()
+            result = recognizer.read(path)
+            times.append(time.perf_counter() - started)
+        p50, p95 = percentiles(times)
+        rows.append((f"{megapixels} MP JPEG {size[0]}×{size[1]} (read {result.prediction!r})", p50, p95))
+    return rows
+
+
+def calibrate(recognizer: Recognizer, count: int) -> str:
+    """Confidence (min over digits) of calibration digits and non-digits, per threshold."""
+    seeds = CALIBRATION_SEEDS
+    digit_conf, digit_right, other_conf, kinds = [], [], [], []
+    for seed in seeds[:count]:
+        photo = render_photo(seed, text=str(seed % 10))
+        result = recognizer.read(photo.jpeg)
+        digit_conf.append(min((d.confidence for d in result.digits), default=0.0))
+        digit_right.append("".join(str(d.digit) for d in result.digits) == photo.text)
+    for seed in seeds[count:2 * count]:
+        sample = render_non_digit(seed)
+        result = recognizer.read(sample.jpeg)
+        # A non-digit is refused if nothing is found or the least sure digit is below the threshold.
+        other_conf.append(min((d.confidence for d in result.digits), default=0.0))
+        kinds.append(sample.kind)
+    digit_conf, digit_right, other_conf = map(np.array, (digit_conf, digit_right, other_conf))
+    lines = ["| threshold | digits read right | digits read wrong | digits refused | non-digits refused |",
+             "|---|---|---|---|---|"]
+    for threshold in (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
+        kept = digit_conf >= threshold
+        lines.append(f"| {threshold:.2f} | {np.mean(kept & digit_right):.1%} | {np.mean(kept & ~digit_right):.1%} "
+                     f"| {np.mean(~kept):.1%} | {np.mean(other_conf < threshold) if threshold else np.mean(other_conf == 0):.1%} |")
+    by_kind = {kind: float(np.mean(other_conf[np.array(kinds) == kind] < REJECT_BELOW)) for kind in sorted(set(kinds))}
+    lines.append("")
+    lines.append(f"Non-digits refused at {REJECT_BELOW}, by kind: "
+                 + ", ".join(f"{kind} {share:.0%}" for kind, share in by_kind.items()))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", help="model to measure (default: what `digitlab predict` uses)")
+    parser.add_argument("--count", type=int, default=300, help="synthetic photos per set (default 300)")
+    parser.add_argument("--calibrate", action="store_true", help="print the reject-threshold table and stop")
+    parser.add_argument("--out", default=str(Path(__file__).with_name("RESULTS-realworld.md")))
+    args = parser.parse_args()
+
+    recognizer = Recognizer(args.model)
+    if args.calibrate:
+        print(calibrate(recognizer, args.count))
+        return
+    command = "python benchmarks/realworld.py" + "".join(f" {arg}" for arg in sys.argv[1:])
+    with tempfile.TemporaryDirectory() as temporary:
+        folder = Path(temporary)
+        sections = {}
+        paths, labels = load_digits_pngs(folder)
+        started = time.perf_counter()
+        sections["scikit-learn load_digits (1,797 real 8×8 digits, 43 writers, as 32×32 PNG)"] = \
+            (score(read_files(recognizer, paths), labels), time.perf_counter() - started)
+        count = args.count
+        seed_singles = range(TEST_SEEDS.start, TEST_SEEDS.start + count)
+        seed_numbers = range(TEST_SEEDS.start + 50_000, TEST_SEEDS.start + 50_000 + count)
+        paths, labels = synthetic_files(folder, seed_singles, (1, 1))
+        started = time.perf_counter()
+        sections[f"synthetic photos, single digits ({count}, seeds {seed_singles.start}…)"] = \
+            (score(read_files(recognizer, paths), labels), time.perf_counter() - started)
+        paths, labels = synthetic_files(folder, seed_numbers, (3, 5))
+        started = time.perf_counter()
+        sections[f"synthetic photos, 3–5 digit numbers ({count}, seeds {seed_numbers.start}…)"] = \
+            (score(read_files(recognizer, paths), labels), time.perf_counter() - started)
+        speed_rows = speed(recognizer, folder)
+
+    report = [
+        "# Reading real-world images",
+        "",
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}",
+        f"- model: {recognizer.name} ({recognizer.info['parameters']:,} parameters, "
+        f"MNIST test accuracy {recognizer.info['test_accuracy']}) — `{recognizer.path}`",
+        f"- reject threshold: {recognizer.reject_below}",
+        f"- command: `{command}`",
+        "",
+        "Every image goes through `Recognizer.read_many` from a file, as `digitlab predict` reads it.",
+        "\"Right\" means the whole string is exactly right; \"refused\" means the reader answered \"\" (nothing",
+        "readable, or a digit below the reject threshold); \"without reject\" counts the digits it saw.",
+        "",
+        "| set | images | right | refused | wrong | right without reject | time per image |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name, (counts, seconds) in sections.items():
+        n = counts["n"]
+        report.append(f"| {name} | {n} | {counts['correct'] / n:.1%} | {counts['rejected'] / n:.1%} | "
+                      f"{counts['wrong'] / n:.1%} | {counts['raw_correct'] / n:.1%} | {seconds / n * 1e3:.1f} ms |")
+    report += ["", "Speed of one photo, read end to end (decode, preprocess, segment, model), 30 reads:", "",
+               "| photo | p50 | p95 |", "|---|---|---|"]
+    report += [f"| {name} | {p50:.1f} ms | {p95:.1f} ms |" for name, p50, p95 in speed_rows]
+    Path(args.out).write_text("\n".join(report) + "\n", encoding="utf-8")
+    print("\n".join(report))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""digitlab.vision: real images (photos, scans, drawings) → MNIST-style 28×28 digits.
+
+Usage:
+
+    from digitlab.vision import analyze, ImageError
+    analysis = analyze("photo.jpg")                  # digits left to right, boxes, model inputs
+
+Most callers want digitlab.recognizer.Recognizer, which runs this pipeline and
+the model together. Modules, in pipeline order: decode.py (file → grayscale),
+preprocess.py (polarity, lighting, threshold, 28×28), segment.py (digits),
+pipeline.py (all stages), debug.py (stage images), synthetic.py (test photos),
+output.py (CLI formatting).
+"""
+
+from digitlab.vision.errors import ImageError
+from digitlab.vision.pipeline import DigitCrop, PageAnalysis, analyze
+
+__all__ = ["ImageError", "analyze", "DigitCrop", "PageAnalysis"]

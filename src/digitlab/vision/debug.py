@@ -1,0 +1,75 @@
+"""`--debug DIR`: every pipeline stage as a PNG, so a user can see why a digit was misread.
+
+Usage:
+
+    write_debug_images(analysis, result, Path("debug/photo"))
+
+Writes, in pipeline order:
+
+    1-gray.png          the decoded image, grayscale, at working size
+    2-background.png    the estimated paper + lighting
+    3-ink.png           ink after dividing out the lighting (MNIST polarity: ink bright)
+    4-mask.png          the thresholded ink
+    5-digits.png        the working image with each digit's box, reading order and answer
+    6-digit-<n>-<d>.png each model input (28×28, enlarged 10×), n = position, d = digit read
+    result.txt          the prediction, confidences and why nothing was read
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+ENLARGE = 10
+
+
+def _to_png(values: np.ndarray) -> Image.Image:
+    return Image.fromarray((np.clip(values, 0.0, 1.0) * 255).round().astype(np.uint8), mode="L")
+
+
+def _boxes_image(analysis, result) -> Image.Image:
+    image = _to_png(analysis.decoded.gray).convert("RGB")
+    draw = ImageDraw.Draw(image)
+    for index, crop in enumerate(analysis.digits):
+        x0, y0, x1, y1 = crop.work_box
+        draw.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(220, 30, 30), width=2)
+        label = f"{index + 1}"
+        if result is not None and index < len(result.digits):
+            reading = result.digits[index]
+            label += f": {reading.digit} ({reading.confidence:.2f})"
+        draw.text((x0 + 2, max(0, y0 - 12)), label, fill=(20, 90, 220))
+    return image
+
+
+def write_debug_images(analysis, result, directory: Path) -> Path:
+    """Write the stage images of one analysis (and its ReadResult, if any) into directory."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, values in analysis.stages.items():
+        _to_png(values).save(directory / f"{name}.png")
+    _boxes_image(analysis, result).save(directory / "5-digits.png")
+    lines = [
+        f"ink: {'dark on light' if analysis.dark_ink else 'light on dark'} (made bright for the model)",
+        f"threshold: {analysis.threshold:.3f}",
+        f"working size: {analysis.decoded.gray.shape[1]}x{analysis.decoded.gray.shape[0]}, "
+        f"scale to original: {analysis.decoded.scale:.3f}",
+    ]
+    for index, crop in enumerate(analysis.digits):
+        digit = "x"
+        if result is not None and index < len(result.digits):
+            reading = result.digits[index]
+            digit = str(reading.digit)
+            top = np.argsort(reading.probabilities)[::-1][:3]
+            ranked = ", ".join(f"{k}: {reading.probabilities[k]:.3f}" for k in top)
+            lines.append(f"digit {index + 1}: box {list(crop.box)} → {digit}  ({ranked})")
+        enlarged = _to_png(crop.model_input).resize((28 * ENLARGE, 28 * ENLARGE), Image.Resampling.NEAREST)
+        enlarged.save(directory / f"6-digit-{index + 1}-{digit}.png")
+    if result is not None:
+        lines.insert(0, f"prediction: {result.prediction!r}  confidence: {result.confidence:.4f}"
+                        + (f"  ({result.note})" if result.note else ""))
+    elif analysis.note:
+        lines.insert(0, analysis.note)
+    (directory / "result.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return directory

@@ -1,0 +1,102 @@
+"""The whole vision pipeline: one image → MNIST-style 28×28 inputs, one per digit, left to right.
+
+Usage:
+
+    analysis = analyze("photo.jpg")              # path, bytes, file object, PIL image or numpy array
+    for crop in analysis.digits:
+        crop.box, crop.model_input                # box in original pixels; 28×28 float32 in [0, 1]
+    analysis = analyze("photo.jpg", keep_stages=True)
+    analysis.stages                               # {"1-gray": array, ...} for `--debug DIR`
+
+Stages (each a tested function): decode (decode.py) → polarity → illumination
+flattening → threshold (preprocess.py) → segmentation (segment.py) → per digit:
+crop, thicken thin strokes, scale to 20 px, center by mass in 28×28
+(preprocess.to_mnist). The CLI, the web app and batch jobs all come through here
+via digitlab.recognizer.Recognizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from digitlab.vision.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
+from digitlab.vision.preprocess import binarize, flatten_illumination, has_dark_ink, to_mnist
+from digitlab.vision.segment import Region, segment_digits
+
+# A digit must be at least this fraction of the image's shorter side tall (and
+# MIN_DIGIT_PIXELS working pixels): smaller marks are dust, texture or noise.
+MIN_DIGIT_HEIGHT_FRACTION = 0.03
+MIN_DIGIT_PIXELS = 5
+# Working pixels of paper kept around a digit's mask, so its anti-aliased edges survive.
+EDGE_PIXELS = 1
+
+
+@dataclass
+class DigitCrop:
+    """One digit found in an image."""
+
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) in the original image, exclusive ends
+    model_input: np.ndarray  # 28×28 float32 in [0, 1], ink bright
+    work_box: tuple[int, int, int, int]  # the same box in working pixels
+
+
+@dataclass
+class PageAnalysis:
+    """Everything the pipeline found in one image."""
+
+    decoded: DecodedImage
+    dark_ink: bool
+    threshold: float
+    digits: list[DigitCrop]
+    note: str = ""  # why no digit was found, "" otherwise
+    stages: dict[str, np.ndarray] = field(default_factory=dict)  # only with keep_stages=True
+
+
+def _digit_input(ink: np.ndarray, region: Region) -> np.ndarray:
+    """The region's ink (its own mask, slightly widened for anti-aliased edges) → MNIST 28×28."""
+    x0, y0, x1, y1 = region.box
+    pad = EDGE_PIXELS + 1
+    height, width = ink.shape
+    top, left = max(0, y0 - pad), max(0, x0 - pad)
+    bottom, right = min(height, y1 + pad), min(width, x1 + pad)
+    mask = np.zeros((bottom - top, right - left), dtype=bool)
+    mask[y0 - top:y1 - top, x0 - left:x1 - left] = region.mask
+    widened = ndimage.binary_dilation(mask, iterations=EDGE_PIXELS)
+    return to_mnist(ink[top:bottom, left:right] * widened, mask)
+
+
+def _original_box(box: tuple[int, int, int, int], decoded: DecodedImage) -> tuple[int, int, int, int]:
+    width, height = decoded.original_size
+    x0, y0, x1, y1 = (value * decoded.scale for value in box)
+    return (max(0, int(np.floor(x0))), max(0, int(np.floor(y0))),
+            min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1))))
+
+
+def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = False) -> PageAnalysis:
+    """Decode one image and turn each digit in it into a model input; raises ImageError if unreadable."""
+    decoded = decode_image(source, max_pixels=max_pixels)
+    gray = decoded.gray
+    dark_ink = has_dark_ink(gray)
+    ink, background = flatten_illumination(gray, dark_ink)
+    mask, threshold = binarize(ink)
+    regions = segment_digits(mask)
+    min_height = max(MIN_DIGIT_PIXELS, MIN_DIGIT_HEIGHT_FRACTION * min(gray.shape))
+    regions = [region for region in regions if region.height >= min_height]
+
+    digits = [
+        DigitCrop(_original_box(region.box, decoded), _digit_input(ink, region), region.box)
+        for region in regions
+    ]
+    note = "" if digits else ("no ink found" if not mask.any() else "no digit-like marks found")
+    analysis = PageAnalysis(decoded, dark_ink, threshold, digits, note)
+    if keep_stages:
+        analysis.stages = {
+            "1-gray": gray,
+            "2-background": background if dark_ink else 1.0 - background,
+            "3-ink": ink,
+            "4-mask": mask.astype(np.float32),
+        }
+    return analysis

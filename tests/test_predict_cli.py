@@ -1,0 +1,94 @@
+"""`digitlab predict`: files and folders, JSON Lines, the table, --debug, bad input and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from test_vision_fixtures import mnist_digits, mnist_sheet, trained_model_path
+
+from digitlab.cli import main
+
+
+@pytest.fixture()
+def folder(tmp_path):
+    """Two readable photos (one in a subfolder), a text file, an empty file and a truncated image."""
+    images, labels = mnist_digits(6)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.jpg").write_bytes(mnist_sheet(images[:4]))
+    (tmp_path / "sub" / "b.png").write_bytes(mnist_sheet(images[4:], dark_ink=False, jpeg=False))
+    (tmp_path / "notes.txt").write_text("skipped: not an image extension")
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "fake.jpg").write_text("not really a JPEG")
+    (tmp_path / "truncated.png").write_bytes(mnist_sheet(images[:2], jpeg=False)[:400])
+    expected = {"a.jpg": "".join(map(str, labels[:4])), "b.png": "".join(map(str, labels[4:]))}
+    return tmp_path, expected
+
+
+def run_json(capsys, *args) -> tuple[int, list[dict]]:
+    status = main(["predict", "--model", str(trained_model_path()), "--json", *map(str, args)])
+    lines = capsys.readouterr().out.strip().splitlines()
+    return status, [json.loads(line) for line in lines]
+
+
+def test_folder_as_json_lines(folder, capsys):
+    root, expected = folder
+    status, records = run_json(capsys, root, root / "missing.png")
+    assert status == 2
+    by_name = {os.path.basename(record["path"]): record for record in records}
+    assert set(by_name) == {"a.jpg", "b.png", "empty.png", "fake.jpg", "truncated.png", "missing.png"}
+    for name, text in expected.items():
+        record = by_name[name]
+        assert set(record) == {"path", "prediction", "confidence", "digits"}
+        assert record["prediction"] == text
+        assert [digit["digit"] for digit in record["digits"]] == [int(c) for c in text]
+    for name in ("empty.png", "fake.jpg", "truncated.png", "missing.png"):
+        assert set(by_name[name]) == {"path", "error"}
+        assert by_name[name]["error"].endswith(".") and name in by_name[name]["error"]
+
+
+def test_all_readable_exits_zero_and_table(folder, capsys):
+    root, expected = folder
+    status = main(["predict", "--model", str(trained_model_path()), str(root / "a.jpg"), str(root / "sub")])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.splitlines()[0].split()[:3] == ["path", "prediction", "confidence"]
+    assert expected["a.jpg"] in out and expected["b.png"] in out
+
+
+def test_debug_dir(folder, tmp_path_factory, capsys):
+    root, _ = folder
+    debug = tmp_path_factory.mktemp("debug")
+    status, _ = run_json(capsys, "--debug", debug, root / "a.jpg")
+    assert status == 0
+    (image_dir,) = debug.iterdir()
+    assert (image_dir / "3-ink.png").is_file() and len(list(image_dir.glob("6-digit-*.png"))) == 4
+
+
+def test_blank_image_predicts_nothing(tmp_path, capsys):
+    Image.new("RGB", (640, 480), (240, 238, 230)).save(tmp_path / "blank.jpg")
+    status, (record,) = run_json(capsys, tmp_path / "blank.jpg")
+    assert status == 0 and record["prediction"] == "" and record["digits"] == []
+
+
+def test_subprocess_bad_input_never_prints_a_traceback(folder):
+    root, _ = folder
+    result = subprocess.run(
+        [sys.executable, "-m", "digitlab", "predict", "--json", "--model", str(trained_model_path()),
+         str(root / "fake.jpg"), str(root / "a.jpg"), str(root / "nope")],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert ["error" in record for record in records] == [True, False, True]
+
+
+def test_missing_model_is_one_line_error(tmp_path, capsys):
+    status = main(["predict", "--model", str(tmp_path / "none.keras"), str(tmp_path)])
+    assert status == 1 and "does not exist" in capsys.readouterr().err

@@ -118,9 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _config_from_args(args: argparse.Namespace, model: str) -> RunConfig:
+def _config_from_args(args: argparse.Namespace, model: str, default_engine: str) -> RunConfig:
     from digitlab.models import model_recipe
 
+    recipe = {"engine": default_engine, **model_recipe(model)}
     config = RunConfig(
         model=model,
         dataset=args.dataset,
@@ -129,14 +130,14 @@ def _config_from_args(args: argparse.Namespace, model: str) -> RunConfig:
         runs_dir=args.runs_dir,
         limit_train=args.limit_train,
         limit_test=args.limit_test,
-        **model_recipe(model),
+        **recipe,
     )
     if args.tiny:
         config.limit_train = args.limit_train or TINY_LIMITS["limit_train"]
         config.limit_test = args.limit_test or TINY_LIMITS["limit_test"]
         config.epochs = TINY_LIMITS["epochs"]
     given = {
-        "engine": args.engine,
+        "engine": args.engine,  # else the recipe's, else the command's default
         "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
         "lr_schedule": args.lr_schedule, "augment": args.augment,
     }
@@ -159,21 +160,19 @@ def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path 
 
 def command_run(args: argparse.Namespace) -> int:
     # The tutorial's stack: Keras on TensorFlow with model.fit, unless asked otherwise.
-    args.engine = args.engine or "keras"
-    config = _config_from_args(args, model="mlp")
+    config = _config_from_args(args, model="mlp", default_engine="keras")
     choose_backend(config)
     return _run_training(config, args)
 
 
 def command_train(args: argparse.Namespace) -> int:
-    args.engine = args.engine or "auto"
     if args.resume:
         from digitlab.pipeline import resume_config
 
         config = resume_config(Path(args.resume), args.epochs)
         choose_backend(config)
         return _run_training(config, args, resume_dir=Path(args.resume))
-    config = _config_from_args(args, model=args.model)
+    config = _config_from_args(args, model=args.model, default_engine="auto")
     choose_backend(config)
     return _run_training(config, args)
 

@@ -84,13 +84,18 @@ def format_models() -> str:
     shipped = shipped_models()
     lines.append("")
     if not shipped:
-        lines.append("Shipped models: none yet (train one with `digitlab train --model NAME`).")
-    else:
-        lines.append("Shipped models:")
-        for name, card in shipped.items():
-            accuracy = card.get("test_accuracy")
-            shown = f"{accuracy:.2%}" if isinstance(accuracy, float) else "—"
-            lines.append(f"  {name:<12} test accuracy {shown}  ({card['path']})")
+        lines.append("Shipped models: none yet (train one with `digitlab train --model NAME`, then `digitlab ship`).")
+        return "\n".join(lines)
+    lines.append("Shipped models (from their model cards; re-measure with benchmarks/models.py):")
+    lines.append(f"  {'name':<10} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
+                 f"{'training':>9}  most-confused pairs")
+    for name, card in sorted(shipped.items(), key=lambda item: -item[1].get("test_accuracy", 0.0)):
+        pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in card.get("confused_pairs", [])[:3])
+        minutes = (card.get("train_seconds") or 0) / 60
+        lines.append(
+            f"  {name:<10} {card.get('architecture', '—'):<12} {card.get('parameters', 0):>10,} "
+            f"{card.get('test_accuracy', 0):>9.2%} {card.get('error_count', 0):>7} {minutes:>7.1f} m  {pairs}"
+        )
     return "\n".join(lines)
 
 

@@ -19,7 +19,10 @@ def _image_input(input_shape: tuple[int, ...]):
     return inputs, features
 
 
-@register_model("cnn", epochs=15)
+# CNNs train with model.fit on TensorFlow: measured here, XLA's CPU convolutions
+# inside the fast engine's compiled epoch ran ~20× slower than TensorFlow's oneDNN
+# kernels (benchmarks/RESULTS-training.md), so their recipes pin engine="keras".
+@register_model("cnn", epochs=15, engine="keras")
 def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.5):
     """The keras-io "Simple MNIST convnet": two conv/pool blocks, dropout 0.5 (~99.2 %)."""
     import keras
@@ -44,7 +47,9 @@ def _conv_bn(features, filters: int, kernel_size: int = 3, strides: int = 1):
     return layers.Activation("relu")(features)
 
 
-@register_model("vgg", epochs=30, batch_size=128, learning_rate=0.003, lr_schedule="cosine", augment=True)
+@register_model(
+    "vgg", epochs=30, batch_size=128, learning_rate=0.003, lr_schedule="cosine", augment=True, engine="keras"
+)
 def vgg(
     input_shape: tuple[int, ...] = (28, 28),
     num_classes: int = 10,

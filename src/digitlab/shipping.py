@@ -47,7 +47,7 @@ def build_card(run_dir: Path, name: str, model_path: Path) -> dict:
         "seed": config["seed"],
         "recipe": {
             key: config[key]
-            for key in ("epochs", "batch_size", "learning_rate", "lr_schedule", "validation_split", "optimizer")
+            for key in ("epochs", "batch_size", "learning_rate", "lr_schedule", "validation_split", "optimizer", "engine")
             if key in config
         },
         "augmentation": augmentation,

@@ -29,7 +29,9 @@ ERROR_RESPONSES = {
 }
 
 
-def get_pool(request: Request) -> ModelPool:
+async def get_pool(request: Request) -> ModelPool:
+    # async on purpose: FastAPI runs a plain `def` dependency in its thread pool,
+    # a thread hand-off per request for what is one attribute lookup.
     return request.app.state.pool
 
 

@@ -16,6 +16,7 @@ arbitrary file. The operator's `--model PATH` is added to the catalog by name.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -167,6 +168,11 @@ class ModelPool:
             )
         except UserError as error:
             raise ModelLoadError(f"model {entry.name} could not be loaded: {error}") from None
+        # Keras and TensorFlow leave ~500,000 long-lived Python objects; a full garbage
+        # collection walks them all (~200 ms, every thread stopped), which under load
+        # stalls every request in flight. Frozen, they are skipped: only objects
+        # created while serving are ever scanned.
+        gc.freeze()
         if entry.test_accuracy is None:
             entry.test_accuracy = _accuracy((getattr(recognizer, "info", None) or {}).get("test_accuracy"))
         batcher = Batcher(recognizer.read_many, self.executor, self.settings.max_batch_size)

@@ -124,16 +124,18 @@ def _to_gray(image: Image.Image) -> np.ndarray:
         return (values - low) / (high - low) if high > low else np.ones_like(values)
     has_alpha = mode in ("RGBA", "LA", "PA", "La", "RGBa") or (mode == "P" and "transparency" in image.info)
     if has_alpha:
-        rgba = image.convert("RGBA")
+        rgba = image if mode == "RGBA" else image.convert("RGBA")
         paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         image = Image.alpha_composite(paper, rgba)
     if image.mode != "L":
-        image = image.convert("RGB").convert("L") if image.mode not in ("RGB", "1") else image.convert("L")
-    return np.asarray(image, dtype=np.float32) / 255.0
+        # RGBA → L weighs R, G, B exactly as RGB → L does (the composite is opaque): one pass, not two.
+        direct = image.mode in ("RGB", "RGBA", "1")
+        image = image.convert("L") if direct else image.convert("RGB").convert("L")
+    return np.divide(np.asarray(image), np.float32(255.0), dtype=np.float32)
 
 
 def _resize_gray(gray: np.ndarray, size: tuple[int, int], resample: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(gray, mode="F").resize(size, resample), dtype=np.float32)
+    return np.array(Image.fromarray(gray, mode="F").resize(size, resample), dtype=np.float32)
 
 
 def _to_working_size(gray: np.ndarray) -> tuple[np.ndarray, float]:
@@ -149,8 +151,8 @@ def _to_working_size(gray: np.ndarray) -> tuple[np.ndarray, float]:
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     # BOX averaging is the right anti-aliasing to shrink; bilinear keeps tiny images smooth.
     resample = Image.Resampling.BOX if factor < 1 else Image.Resampling.BILINEAR
-    resized = np.clip(_resize_gray(gray, size, resample), 0.0, 1.0)
-    return resized, width / size[0]
+    resized = _resize_gray(gray, size, resample)
+    return np.clip(resized, 0.0, 1.0, out=resized), width / size[0]
 
 
 def _array_to_gray(array: np.ndarray) -> tuple[np.ndarray, str]:
@@ -210,7 +212,8 @@ def decode_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)  # An animated GIF/WebP: read its first frame.
         image.load()
-        image = ImageOps.exif_transpose(image)
+        if image.getexif().get(0x0112, 1) != 1:  # Most images are upright: no copy for them.
+            image = ImageOps.exif_transpose(image)
         gray = _to_gray(image)
     except ImageError:
         raise

@@ -20,10 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 from digitlab.vision.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
-from digitlab.vision.preprocess import binarize, flatten_illumination, has_dark_ink, to_mnist
+from digitlab.vision.kernels import dilate
+from digitlab.vision.preprocess import as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, to_mnist
 from digitlab.vision.segment import Region, segment_digits
 
 # A digit must be at least this fraction of the image's shorter side tall (and
@@ -64,8 +64,15 @@ def _digit_input(ink: np.ndarray, region: Region) -> np.ndarray:
     bottom, right = min(height, y1 + pad), min(width, x1 + pad)
     mask = np.zeros((bottom - top, right - left), dtype=bool)
     mask[y0 - top:y1 - top, x0 - left:x1 - left] = region.mask
-    widened = ndimage.binary_dilation(mask, iterations=EDGE_PIXELS)
+    widened = dilate(mask, EDGE_PIXELS)
     return to_mnist(ink[top:bottom, left:right] * widened, mask)
+
+
+def _moved(region: Region, dx: int, dy: int) -> Region:
+    if not (dx or dy):
+        return region
+    x0, y0, x1, y1 = region.box
+    return Region((x0 + dx, y0 + dy, x1 + dx, y1 + dy), region.mask)
 
 
 def _original_box(box: tuple[int, int, int, int], decoded: DecodedImage) -> tuple[int, int, int, int]:
@@ -80,9 +87,13 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
     decoded = decode_image(source, max_pixels=max_pixels)
     gray = decoded.gray
     dark_ink = has_dark_ink(gray)
-    ink, background = flatten_illumination(gray, dark_ink)
-    mask, threshold = binarize(ink)
-    regions = segment_digits(mask)
+    ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)
+    if ink_mask is None:
+        ink_mask = binarize_box(ink)
+    threshold = ink_mask.threshold
+    # Segmented inside the box around the ink (a drawing is mostly blank canvas), then moved back.
+    regions = [_moved(region, ink_mask.left, ink_mask.top)
+               for region in segment_digits(ink_mask.mask, image_pixels=gray.size)]
     min_height = max(MIN_DIGIT_PIXELS, MIN_DIGIT_HEIGHT_FRACTION * min(gray.shape))
     regions = [region for region in regions if region.height >= min_height]
 
@@ -90,13 +101,14 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
         DigitCrop(_original_box(region.box, decoded), _digit_input(ink, region), region.box)
         for region in regions
     ]
-    note = "" if digits else ("no ink found" if not mask.any() else "no digit-like marks found")
+    note = "" if digits else ("no ink found" if not ink_mask.mask.any() else "no digit-like marks found")
     analysis = PageAnalysis(decoded, dark_ink, threshold, digits, note)
     if keep_stages:
+        background = as_background_image(background, gray.shape)
         analysis.stages = {
             "1-gray": gray,
             "2-background": background if dark_ink else 1.0 - background,
             "3-ink": ink,
-            "4-mask": mask.astype(np.float32),
+            "4-mask": ink_mask.full().astype(np.float32),
         }
     return analysis

@@ -1,10 +1,12 @@
-"""Stages 2–4 and 7: polarity, illumination flattening, thresholding, and one digit → MNIST 28×28.
+"""Stages 2–4 and 7: polarity, illumination flattening, thresholding (threshold.py), and one digit → MNIST 28×28.
 
 Usage:
 
     dark_ink = has_dark_ink(gray)                      # True for pen on paper, False for chalk/canvas
     ink, background = flatten_illumination(gray, dark_ink)   # ink bright (MNIST polarity), paper ≈ 0
     mask, threshold = binarize(ink)                    # Otsu, never below MIN_INK_CONTRAST
+    ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)  # the pipeline's fast path:
+    ink_mask = ink_mask or binarize_box(ink)           # the same mask, kept as the box around the ink
     pixels = to_mnist(ink_crop, mask_crop)             # 28×28 float32 in [0, 1]
     pixels = normalize_pixels(any_28x28)               # validate a canvas/array input
 
@@ -21,9 +23,9 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-# Ink must be at least this much darker (or brighter) than the paper around it, as a
-# fraction of the paper's brightness: a blank sheet's noise and texture stay below it.
-MIN_INK_CONTRAST = 0.18
+from digitlab.vision.kernels import closing, eroded_count, maximum_3x3, percentile, squared_distance_to_paper
+from digitlab.vision.threshold import MIN_INK_CONTRAST, InkMask, binarize, binarize_box, otsu_threshold
+
 # Light ink (chalk, a canvas) is chosen only if it reaches this many times farther
 # from the paper level than dark ink does.
 LIGHT_INK_MARGIN = 1.5
@@ -87,11 +89,42 @@ def has_dark_ink(gray: np.ndarray) -> bool:
     # Extremes of a lightly smoothed image: a thin digit can be far less than 1 % of a
     # photo, and smoothing keeps single noisy pixels from posing as ink.
     step = 2 if min(gray.shape) >= 400 else 1  # half resolution is plenty on a photo
-    smooth = ndimage.uniform_filter(gray[::step, ::step], size=3, mode="nearest")
+    sampled = gray[::step, ::step]
+    decided = _clear_polarity(sampled, paper)
+    if decided is not None:
+        return decided
+    smooth = ndimage.uniform_filter(sampled, size=3, mode="nearest")
     # Dark ink on light paper is the common case and wins near-ties: a blank sheet
     # under uneven light must not turn its dark corners into "light ink".
     dark_reach, light_reach = paper - float(smooth.min()), float(smooth.max()) - paper
     return bool(light_reach <= LIGHT_INK_MARGIN * dark_reach + MIN_INK_CONTRAST / 2)
+
+
+def _clear_polarity(sampled: np.ndarray, paper: float) -> bool | None:
+    """has_dark_ink's answer without smoothing the whole image, when bounds already decide it; else None.
+
+    A 3×3 mean lies between its window's minimum and maximum, so the smoothed
+    extremes are bounded by the raw ones and by the window around each raw
+    extreme (a solid stroke, on a drawing or a clean scan). Only a clear margin
+    decides; anything close (noisy photos) takes the full computation.
+    """
+    low_at = np.unravel_index(int(np.argmin(sampled)), sampled.shape)
+    high_at = np.unravel_index(int(np.argmax(sampled)), sampled.shape)
+    raw_low, raw_high = float(sampled[low_at]), float(sampled[high_at])
+
+    def window(at: tuple) -> np.ndarray:
+        row, col = int(at[0]), int(at[1])
+        return sampled[max(0, row - 1):row + 2, max(0, col - 1):col + 2]
+
+    # smooth.min() <= the mean of the window around the raw minimum <= that window's maximum; likewise for max.
+    dark_reach_low, dark_reach_high = paper - float(window(low_at).max()), paper - raw_low
+    light_reach_low, light_reach_high = float(window(high_at).min()) - paper, raw_high - paper
+    margin = 1e-4
+    if light_reach_high + margin <= LIGHT_INK_MARGIN * dark_reach_low + MIN_INK_CONTRAST / 2:
+        return True
+    if light_reach_low - margin > LIGHT_INK_MARGIN * dark_reach_high + MIN_INK_CONTRAST / 2:
+        return False
+    return None
 
 
 def estimate_background(paper_light: np.ndarray, window_fraction: float = COARSE_WINDOW_FRACTION) -> np.ndarray:
@@ -102,24 +135,59 @@ def estimate_background(paper_light: np.ndarray, window_fraction: float = COARSE
     as ink; flatten_illumination picks it from the strokes it finds.
     """
     paper_light = np.ascontiguousarray(paper_light, dtype=np.float32)
+    background = _background(_thumbnail(paper_light), window_fraction, paper_light.shape)
+    return as_background_image(background, paper_light.shape)
+
+
+def _thumbnail(paper_light: np.ndarray) -> np.ndarray:
+    """The paper-light image, area-averaged so its longer side is at most BACKGROUND_THUMBNAIL_SIDE."""
     height, width = paper_light.shape
     factor = min(1.0, BACKGROUND_THUMBNAIL_SIDE / max(height, width))
     thumb_size = (max(2, round(width * factor)), max(2, round(height * factor)))
-    thumb = np.asarray(Image.fromarray(paper_light, mode="F").resize(thumb_size, Image.Resampling.BOX))
-    window = max(3, int(round(window_fraction * max(thumb_size))))
-    closed = ndimage.grey_closing(thumb, size=(window, window), mode="nearest")
+    image = Image.fromarray(np.ascontiguousarray(paper_light, dtype=np.float32), mode="F")
+    return np.asarray(image.resize(thumb_size, Image.Resampling.BOX))
+
+
+def _background(thumb: np.ndarray, window_fraction: float, shape: tuple[int, int]) -> np.ndarray | np.float32:
+    """estimate_background from a thumbnail: a full-size array, or one float32 when the paper is even.
+
+    An even closed thumbnail (a drawing on a blank canvas, a clean scan) stays
+    exactly that value through the Gaussian and the bilinear enlargement (both
+    weigh with normalized kernels), so both are skipped.
+    """
+    height, width = shape
+    window = max(3, int(round(window_fraction * max(thumb.shape))))
+    closed = closing(thumb, window)
+    if closed.min() == closed.max():
+        return np.float32(closed.flat[0])
     smooth = ndimage.gaussian_filter(closed, sigma=window / 4, mode="nearest")
     background = Image.fromarray(smooth.astype(np.float32), mode="F").resize((width, height),
                                                                              Image.Resampling.BILINEAR)
     return np.asarray(background, dtype=np.float32)
 
 
+def as_background_image(background: np.ndarray | np.float32, shape: tuple[int, int]) -> np.ndarray:
+    """A background from flatten_and_binarize as a full-size image (an even one comes as one value)."""
+    if np.ndim(background) == 0:
+        return np.full(shape, background, dtype=np.float32)
+    return background
+
+
+def _ink(paper_light: np.ndarray, background: np.ndarray | np.float32) -> np.ndarray:
+    """1 - paper / background, clipped to [0, 1]; float32, computed in place."""
+    # Division (not subtraction): a shadow dims paper and ink by the same factor.
+    ink = np.divide(paper_light, np.maximum(background, np.float32(1e-3)), dtype=np.float32)
+    np.clip(ink, 0.0, 1.0, out=ink)
+    return np.subtract(np.float32(1.0), ink, out=ink)
+
+
 def quick_stroke_width(mask: np.ndarray) -> float:
     """Mean stroke width of a whole mask, cheaply: 2 × area / boundary length (a long thin stroke)."""
-    area = int(mask.sum())
+    mask = np.asarray(mask, dtype=bool)
+    area = int(np.count_nonzero(mask))
     if area == 0:
         return 0.0
-    boundary = area - int(ndimage.binary_erosion(mask).sum())
+    boundary = area - eroded_count(mask)
     return 2.0 * area / max(boundary, 1)
 
 
@@ -131,51 +199,46 @@ def flatten_illumination(gray: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, 
     a finer window (3 stroke widths, at least 1/8 of the image) that also
     follows shadows and uneven light.
     """
+    ink, background, _ = flatten_and_binarize(gray, dark_ink)
+    return ink, as_background_image(background, ink.shape)
+
+
+def flatten_and_binarize(gray: np.ndarray, dark_ink: bool
+                         ) -> tuple[np.ndarray, np.ndarray | np.float32, InkMask | None]:
+    """flatten_illumination, plus binarize_box(ink) when it came for free; the background may be one float32.
+
+    The stroke width is measured on a binarized first-pass ink image. When that
+    image is the final one (full resolution, and the finer background is the
+    same even paper), its mask is returned too, so the pipeline does not
+    binarize the same pixels again.
+    """
     gray = np.asarray(gray, dtype=np.float32)  # Pillow's "F" images are float32
     paper_light = gray if dark_ink else 1.0 - gray
-    background = estimate_background(paper_light, COARSE_WINDOW_FRACTION)
-    # Division (not subtraction): a shadow dims paper and ink by the same factor.
-    ink = 1.0 - np.clip(paper_light / np.maximum(background, 1e-3), 0.0, 1.0)
+    thumb = _thumbnail(paper_light)
+    background = _background(thumb, COARSE_WINDOW_FRACTION, gray.shape)
+    ink = _ink(paper_light, background)
     # Strokes measured at half resolution on photos: 4× fewer pixels, width × 2.
     step = 2 if min(gray.shape) >= 400 else 1
-    stroke = step * quick_stroke_width(binarize(ink[::step, ::step])[0])
+    binarized = binarize_box(ink[::step, ::step])
+    stroke = step * quick_stroke_width(binarized.mask)  # paper around the box changes neither count
     fraction = STROKE_WINDOWS * stroke / max(gray.shape)
     if fraction < COARSE_WINDOW_FRACTION:
-        background = estimate_background(paper_light, max(fraction, FINE_WINDOW_FRACTION))
-        ink = 1.0 - np.clip(paper_light / np.maximum(background, 1e-3), 0.0, 1.0)
-    return ink.astype(np.float32), background
-
-
-def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
-    """Otsu's threshold of values in [0, 1]: maximizes the between-class variance."""
-    # bincount of quantized values: the same histogram as np.histogram, several times faster.
-    quantized = np.clip(np.asarray(values, dtype=np.float32).ravel() * bins, 0, bins - 1).astype(np.intp)
-    histogram = np.bincount(quantized, minlength=bins).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, bins + 1)
-    centers = (edges[:-1] + edges[1:]) / 2
-    weight_low = np.cumsum(histogram)
-    weight_high = weight_low[-1] - weight_low
-    sum_low = np.cumsum(histogram * centers)
-    mean_low = sum_low / np.maximum(weight_low, 1e-12)
-    mean_high = (sum_low[-1] - sum_low) / np.maximum(weight_high, 1e-12)
-    between = weight_low * weight_high * (mean_low - mean_high) ** 2
-    return float(edges[int(np.argmax(between)) + 1])
-
-
-def binarize(ink: np.ndarray) -> tuple[np.ndarray, float]:
-    """Ink image → (mask, threshold): a light blur against noise, then Otsu with a contrast floor."""
-    smooth = ndimage.uniform_filter(ink, size=3, mode="nearest")
-    threshold = max(otsu_threshold(smooth), MIN_INK_CONTRAST)
-    return smooth > threshold, threshold
+        fine = _background(thumb, max(fraction, FINE_WINDOW_FRACTION), gray.shape)
+        if not (np.ndim(fine) == 0 and np.ndim(background) == 0 and fine == background):
+            background = fine
+            ink = _ink(paper_light, background)
+            binarized = None
+    return ink, background, (binarized if step == 1 else None)
 
 
 def stroke_width(mask: np.ndarray) -> float:
     """Typical stroke width in pixels: twice the median distance-to-paper along the strokes' ridges."""
     if not mask.any():
         return 0.0
-    distance = ndimage.distance_transform_edt(np.pad(mask, 1))
-    ridge = (distance == ndimage.maximum_filter(distance, size=3)) & (distance > 0)
-    return float(2 * np.median(distance[ridge]))
+    squared = squared_distance_to_paper(np.pad(np.asarray(mask, dtype=bool), 1))
+    # Ridges found on squared distances: the same pixels as on distances (sqrt is monotonic).
+    ridge = (squared == maximum_3x3(squared)) & (squared > 0)
+    return float(2 * np.median(np.sqrt(squared[ridge].astype(np.float64))))
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -197,10 +260,12 @@ def _thicken(digit: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def _tight(digit: np.ndarray) -> np.ndarray:
-    rows, cols = np.nonzero(digit > 0.05)
+    visible = digit > 0.05
+    rows = np.flatnonzero(visible.any(axis=1))
     if len(rows) == 0:
         return digit
-    return digit[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    cols = np.flatnonzero(visible.any(axis=0))
+    return digit[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
 
 
 def to_mnist(ink_crop: np.ndarray, mask_crop: np.ndarray | None = None) -> np.ndarray:
@@ -220,7 +285,7 @@ def to_mnist(ink_crop: np.ndarray, mask_crop: np.ndarray | None = None) -> np.nd
     mask = ink_crop > 0.5 * ink_crop.max() if mask_crop is None else np.asarray(mask_crop, dtype=bool)
     if not mask.any() or ink_crop.max() <= 0:
         return np.zeros((FIELD, FIELD), dtype=np.float32)
-    level = float(np.percentile(ink_crop[mask], 90))
+    level = percentile(ink_crop[mask], 90)
     digit = np.clip(ink_crop / max(level, 1e-6), 0.0, 1.0)
     digit = _tight(_thicken(digit, mask))
 
@@ -235,7 +300,7 @@ def to_mnist(ink_crop: np.ndarray, mask_crop: np.ndarray | None = None) -> np.nd
         return field
     center_y, center_x = ndimage.center_of_mass(small)
     # Integer placement, as MNIST did; clamped so the digit never leaves the field.
-    top = int(np.clip(round(FIELD_CENTER - center_y), 0, FIELD - size[1]))
-    left = int(np.clip(round(FIELD_CENTER - center_x), 0, FIELD - size[0]))
+    top = min(max(round(FIELD_CENTER - center_y), 0), FIELD - size[1])
+    left = min(max(round(FIELD_CENTER - center_x), 0), FIELD - size[0])
     field[top:top + size[1], left:left + size[0]] = small
     return field

@@ -163,16 +163,38 @@ def split_touching(region: Region, digit_width: float | None = None) -> list[Reg
     return pieces
 
 
-def segment_digits(mask: np.ndarray) -> list[Region]:
-    """Binary ink mask → digit regions ordered left to right (empty for blank, noise or text)."""
+_EIGHT_CONNECTED = np.ones((3, 3), dtype=int)
+# Up to this many pieces, areas are counted inside each piece's box rather than over the whole image.
+_BOX_AREA_PIECES = 32
+
+
+def _areas(labels: np.ndarray, objects: list) -> np.ndarray:
+    """Pixels per label (index 0 unused), as np.bincount(labels.ravel()) gives for labels 1..n."""
+    if len(objects) > _BOX_AREA_PIECES:
+        return np.bincount(labels.ravel(), minlength=len(objects) + 1)
+    areas = np.zeros(len(objects) + 1, dtype=np.intp)
+    for label, slices in enumerate(objects, start=1):
+        if slices is not None:
+            areas[label] = np.count_nonzero(labels[slices] == label)
+    return areas
+
+
+def segment_digits(mask: np.ndarray, image_pixels: int | None = None) -> list[Region]:
+    """Binary ink mask → digit regions ordered left to right (empty for blank, noise or text).
+
+    `mask` may be the box around the ink of a larger image of `image_pixels`
+    pixels (the rest paper); boxes are then relative to the mask.
+    """
     mask = np.asarray(mask, dtype=bool)
-    if not mask.any() or mask.mean() > MAX_INK_FRACTION:
+    ink_pixels = np.count_nonzero(mask)
+    if not ink_pixels or ink_pixels / (image_pixels or mask.size) > MAX_INK_FRACTION:
         return []
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=int))
-    areas = np.bincount(labels.ravel())
+    labels, count = ndimage.label(mask, structure=_EIGHT_CONNECTED)
+    objects = ndimage.find_objects(labels)
+    areas = _areas(labels, objects)
     groups = []
     largest = areas[1:].max()
-    for label, slices in enumerate(ndimage.find_objects(labels), start=1):
+    for label, slices in enumerate(objects, start=1):
         if slices is None or areas[label] < max(2, SPECK_AREA_FRACTION * largest):
             continue
         rows, cols = slices
@@ -193,7 +215,8 @@ def segment_digits(mask: np.ndarray) -> list[Region]:
     regions = []
     for group in groups:
         crop = labels[group.y0:group.y1, group.x0:group.x1]
-        regions.append(Region((group.x0, group.y0, group.x1, group.y1), np.isin(crop, group.labels)))
+        own = crop == group.labels[0] if len(group.labels) == 1 else np.isin(crop, group.labels)
+        regions.append(Region((group.x0, group.y0, group.x1, group.y1), own))
     # Touching digits are cut to the typical width of the line's other digits
     # (never narrower than MIN_DIGIT_ASPECT × height, so a line of 1s cannot shrink it).
     singles = [region.width for region in regions if region.width <= MIN_SPLIT_ASPECT * region.height]

@@ -181,29 +181,19 @@ class Recognizer:
     def read(self, image, debug_dir: Path | None = None) -> ReadResult:
         """Read the digits in one image; raises ImageError for an unreadable input."""
         analysis = self.analyze(image, debug_dir)
-        batch = np.stack([crop.model_input for crop in analysis.digits]) if analysis.digits else np.zeros((0, 28, 28))
-        result = self._readings(analysis.digits, self._probabilities(batch))
-        if not analysis.digits and analysis.note:
-            result.note = analysis.note
-        if debug_dir is not None:
-            from digitlab.vision.debug import write_debug_images
-
-            write_debug_images(analysis, result, Path(debug_dir))
-        return result
+        probabilities = self._probabilities(_model_inputs(analysis.digits))
+        return self._result(analysis, probabilities, None if debug_dir is None else Path(debug_dir))
 
     def read_many(self, images: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
         """Read many images with one batched model call; an unreadable input gives its ImageError."""
-        from digitlab.vision.pipeline import analyze
-
         analyses: list = []
         for image in images:
             try:
-                analyses.append(analyze(image, max_pixels=self.max_pixels, keep_stages=debug_dir is not None))
+                analyses.append(self.analyze(image, debug_dir))
             except ImageError as error:
                 analyses.append(error)
         crops = [crop for item in analyses if not isinstance(item, ImageError) for crop in item.digits]
-        probabilities = self._probabilities(np.stack([crop.model_input for crop in crops]) if crops
-                                            else np.zeros((0, 28, 28), dtype=np.float32))
+        probabilities = self._probabilities(_model_inputs(crops))
         results: list[ReadResult | ImageError] = []
         start = 0
         for index, item in enumerate(analyses):
@@ -211,16 +201,28 @@ class Recognizer:
                 results.append(item)
                 continue
             count = len(item.digits)
-            result = self._readings(item.digits, probabilities[start:start + count])
+            debug_path = None if debug_dir is None else Path(debug_dir) / f"{index:04d}"
+            results.append(self._result(item, probabilities[start:start + count], debug_path))
             start += count
-            if not item.digits and item.note:
-                result.note = item.note
-            if debug_dir is not None:
-                from digitlab.vision.debug import write_debug_images
-
-                write_debug_images(item, result, Path(debug_dir) / f"{index:04d}")
-            results.append(result)
         return results
+
+    def _result(self, analysis, probabilities: np.ndarray, debug_path: Path | None) -> ReadResult:
+        """One image's analysis and its digits' probabilities → its ReadResult (and debug images)."""
+        result = self._readings(analysis.digits, probabilities)
+        if not analysis.digits and analysis.note:
+            result.note = analysis.note
+        if debug_path is not None:
+            from digitlab.vision.debug import write_debug_images
+
+            write_debug_images(analysis, result, debug_path)
+        return result
+
+
+def _model_inputs(crops: list) -> np.ndarray:
+    """The crops' 28×28 model inputs as one (n, 28, 28) batch (n may be 0)."""
+    if not crops:
+        return np.zeros((0, 28, 28), dtype=np.float32)
+    return np.stack([crop.model_input for crop in crops])
 
 
 @dataclass

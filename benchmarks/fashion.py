@@ -1,0 +1,69 @@
+"""Train registered models on Fashion-MNIST and tabulate their test accuracy.
+
+Usage:
+
+    .venv/bin/python benchmarks/fashion.py [--models mlp cnn] [--out benchmarks/RESULTS-fashion.md]
+
+Each model is trained with its own recipe (`digitlab train --model NAME --dataset
+fashion --seed 42`) in a scratch runs directory; the table reports test accuracy,
+errors, training time and the most-confused pairs from each run's metrics.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["mlp", "cnn"])
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-fashion.md"))
+    args = parser.parse_args()
+
+    rows = [
+        "| model | recipe | test accuracy | errors / 10,000 | training s | most-confused pairs |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    with tempfile.TemporaryDirectory() as scratch:
+        for name in args.models:
+            runs_dir = Path(scratch) / name
+            command = ["digitlab", "train", "--model", name, "--dataset", "fashion", "--seed", "42", "--quiet",
+                       "--runs-dir", str(runs_dir)]
+            subprocess.run([sys.executable, "-m", *command], check=True, stdout=subprocess.DEVNULL)
+            (run_dir,) = list(runs_dir.iterdir())
+            metrics = json.loads((run_dir / "metrics.json").read_text())
+            config = json.loads((run_dir / "config.json").read_text())
+            recipe = f"{config['epochs']} epochs, {config['engine']} engine" + (", augmented" if config["augment"] else "")
+            pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in metrics["confused_pairs"][:3])
+            rows.append(
+                f"| {name} | {recipe} | {metrics['test_accuracy']:.2%} | {metrics['error_count']} "
+                f"| {metrics['timings_seconds']['train']:.0f} | {pairs} |"
+            )
+            print(rows[-1], flush=True)
+    text = "\n".join([
+        "# Fashion-MNIST",
+        "",
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.machine()}, {os.cpu_count()} cores",
+        "",
+        f"Reproduce: `.venv/bin/python benchmarks/fashion.py --models {' '.join(args.models)}`",
+        "",
+        *rows,
+        "",
+        "Same architectures and recipes as for MNIST (`digitlab train --model NAME --dataset fashion --seed 42`); "
+        "test set: the 10,000 Fashion-MNIST test images.",
+        "",
+    ])
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

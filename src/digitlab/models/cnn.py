@@ -19,9 +19,9 @@ def _image_input(input_shape: tuple[int, ...]):
     return inputs, features
 
 
-# CNNs train with model.fit on TensorFlow: measured here, XLA's CPU convolutions
-# inside the fast engine's compiled epoch ran ~20× slower than TensorFlow's oneDNN
-# kernels (benchmarks/RESULTS-training.md), so their recipes pin engine="keras".
+# CNNs train with model.fit on TensorFlow: in a first try on this 2-core CPU,
+# XLA's convolutions inside the fast engine's compiled epoch ran over ten times
+# slower than TensorFlow's oneDNN kernels, so their recipes pin engine="keras".
 @register_model("cnn", epochs=15, engine="keras")
 def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.5):
     """The keras-io "Simple MNIST convnet": two conv/pool blocks, dropout 0.5 (~99.2 %)."""

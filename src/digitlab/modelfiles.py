@@ -59,8 +59,9 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs") -> Path:
         raise UserError(f"{candidate} has no {rundir.MODEL}; did its training finish?")
     if candidate.is_file():
         return candidate
-    if spec in shipped_models():
-        return Path(shipped_models()[spec]["path"])
+    shipped = shipped_models()
+    if spec in shipped:
+        return Path(shipped[spec]["path"])
     latest = rundir.latest_run_dir(runs_dir, spec)
     if latest is not None:
         return latest / rundir.MODEL
@@ -88,15 +89,30 @@ def load_keras_model(path: str | Path):
         raise UserError(f"{path} could not be loaded as a Keras model ({reason}); is the file complete?") from None
 
 
-def model_temperature(model_path: str | Path) -> float:
-    """The calibration temperature of a model: from its card (shipped) or its run's metrics.json; else 1."""
+def sidecar_value(model_path: str | Path, *lookups: tuple[str, ...], default=None):
+    """A value from the JSON files beside a model: the first of `lookups` that exists.
+
+    Each lookup is a file name followed by the keys to follow, e.g.
+    ("card.json", "temperature") or ("metrics.json", "calibration", "temperature").
+    Shipped models have card.json; run directories have config.json and metrics.json.
+    """
     folder = Path(model_path).parent
-    for sidecar, keys in (("card.json", ("temperature",)), (rundir.METRICS, ("calibration", "temperature"))):
+    for file_name, *keys in lookups:
         try:
-            value = json.loads((folder / sidecar).read_text(encoding="utf-8"))
+            value = json.loads((folder / file_name).read_text(encoding="utf-8"))
             for key in keys:
                 value = value[key]
-            return float(value)
         except (OSError, ValueError, KeyError, TypeError):
             continue
-    return 1.0
+        if value is not None:
+            return value
+    return default
+
+
+def model_temperature(model_path: str | Path) -> float:
+    """The calibration temperature of a model: from its card (shipped) or its run's metrics.json; else 1."""
+    value = sidecar_value(model_path, ("card.json", "temperature"), (rundir.METRICS, "calibration", "temperature"))
+    try:
+        return float(value) if value is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0

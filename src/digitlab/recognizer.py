@@ -24,7 +24,6 @@ digits are still listed, so a caller can show what was seen. See the README
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,14 +80,9 @@ class ReadResult:
 
 def _model_info(path: Path, name: str, parameters: int) -> dict:
     """Name, path, test accuracy (from card.json or the run's metrics.json) and size of a model."""
-    accuracy = None
-    for sidecar in ("card.json", "metrics.json"):
-        try:
-            accuracy = json.loads((path.parent / sidecar).read_text(encoding="utf-8")).get("test_accuracy")
-        except (OSError, ValueError, AttributeError):
-            continue
-        if accuracy is not None:
-            break
+    from digitlab.modelfiles import sidecar_value
+
+    accuracy = sidecar_value(path, ("card.json", "test_accuracy"), ("metrics.json", "test_accuracy"))
     return {"name": name, "path": str(path), "test_accuracy": accuracy, "parameters": parameters}
 
 

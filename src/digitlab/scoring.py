@@ -8,7 +8,6 @@ Usage:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -41,16 +40,6 @@ def score_model(model, images: np.ndarray, labels: np.ndarray, class_names: list
     return probabilities, metrics
 
 
-def _dataset_of(model_path: Path) -> str:
-    """The dataset a saved model was trained on, from its run config or model card."""
-    for sidecar in (rundir.CONFIG, "card.json"):
-        try:
-            return json.loads((model_path.parent / sidecar).read_text(encoding="utf-8"))["dataset"]
-        except (OSError, ValueError, KeyError):
-            continue
-    return "mnist"
-
-
 def evaluate_saved_model(
     model_spec: str | None,
     dataset: str | None = None,
@@ -61,12 +50,15 @@ def evaluate_saved_model(
     """Load a model (see digitlab.modelfiles) and score it on the test set of its dataset."""
     from digitlab.backend import import_keras
     from digitlab.data import load_dataset
-    from digitlab.modelfiles import load_keras_model, resolve_model_path
+    from digitlab.modelfiles import load_keras_model, resolve_model_path, sidecar_value
 
     import_keras()
 
     model_path = resolve_model_path(model_spec, runs_dir)
-    dataset_name = dataset or _dataset_of(model_path)
+    # Evaluate on the dataset the model was trained on, unless told otherwise.
+    dataset_name = dataset or sidecar_value(
+        model_path, (rundir.CONFIG, "dataset"), ("card.json", "dataset"), default="mnist"
+    )
     data = load_dataset(dataset_name, data_dir=data_dir)
     model = load_keras_model(model_path)
     images, labels = data.x_test[:limit_test], data.y_test[:limit_test]

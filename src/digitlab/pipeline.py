@@ -101,20 +101,18 @@ def run_pipeline(
 ) -> RunResult:
     """Train and evaluate one model as configured; write every artifact into its run dir."""
     config.validate()
-    from digitlab.models import list_models
+    from digitlab.models import require_model
 
-    if config.model not in list_models():
-        raise UserError(f"unknown model {config.model!r}; registered models are: {', '.join(list_models())}.")
+    require_model(config.model)  # before any run directory is made
     timer = StepTimer()
     with timer("import_keras"):
-        from digitlab.backend import import_keras
+        from digitlab.backend import import_keras, keras_without_tensorflow
 
         import_keras()
         from digitlab import report
         from digitlab.models import create_model
         from digitlab.modelfiles import load_keras_model
         from digitlab.scoring import predict_probabilities, score_model
-        from digitlab.backend import keras_without_tensorflow
         from digitlab.train import compile_model, fit, prepare_images, prepare_labels, resolve_engine, validation_size
 
     with timer("load_data"):

@@ -4,6 +4,13 @@ Importing this package registers every built-in architecture.
 """
 
 from digitlab.models import cnn, mlp  # noqa: F401  (registers the built-in architectures)
-from digitlab.models.registry import create_model, list_models, model_description, model_recipe, register_model
+from digitlab.models.registry import (
+    create_model,
+    list_models,
+    model_description,
+    model_recipe,
+    register_model,
+    require_model,
+)
 
-__all__ = ["create_model", "list_models", "model_description", "model_recipe", "register_model"]
+__all__ = ["create_model", "list_models", "model_description", "model_recipe", "register_model", "require_model"]

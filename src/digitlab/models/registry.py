@@ -43,9 +43,14 @@ def register_model(name: str, **recipe) -> Callable[[Callable], Callable]:
 
 def model_recipe(name: str) -> dict:
     """The default training settings registered with `name` (empty for the tutorial's)."""
+    require_model(name)
+    return dict(_RECIPES[name])
+
+
+def require_model(name: str) -> None:
+    """Raise a UserError naming the registered models unless `name` is one of them."""
     if name not in _BUILDERS:
         raise UserError(f"unknown model {name!r}; registered models are: {', '.join(list_models())}.")
-    return dict(_RECIPES[name])
 
 
 def list_models() -> list[str]:
@@ -55,12 +60,8 @@ def list_models() -> list[str]:
 
 def create_model(name: str, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, **options):
     """Build the registered architecture `name` (uncompiled)."""
-    try:
-        builder = _BUILDERS[name]
-    except KeyError:
-        known = ", ".join(list_models())
-        raise UserError(f"unknown model {name!r}; registered models are: {known}.") from None
-    return builder(input_shape=input_shape, num_classes=num_classes, **options)
+    require_model(name)
+    return _BUILDERS[name](input_shape=input_shape, num_classes=num_classes, **options)
 
 
 def model_description(name: str) -> str:

@@ -127,6 +127,14 @@ def fit(
     history_path = run_dir / rundir.HISTORY
     resumed_from = completed_epochs(run_dir)
     _trim_history(history_path, resumed_from)
+    if resumed_from >= config.epochs:
+        return read_history(history_path)
+    if resolve_engine(config) == "fast":
+        from digitlab.fast.engine import fit_fast
+
+        # The fast engine writes the same history, logs and checkpoints itself.
+        fit_fast(model, images, labels, config, run_dir, verbose=verbose)
+        return read_history(history_path)
     callbacks = [
         # Saves weights, optimizer state and the epoch number after every epoch;
         # kept after training so `--resume RUN --epochs N` can train further.
@@ -134,13 +142,7 @@ def fit(
         keras.callbacks.CSVLogger(str(history_path), append=resumed_from > 0),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / rundir.TENSORBOARD_LOGS), write_graph=False),
     ]
-    if resumed_from >= config.epochs:
-        return read_history(history_path)
-    if resolve_engine(config) == "fast":
-        from digitlab.fast.engine import fit_fast
-
-        fit_fast(model, images, labels, config, run_dir, verbose=verbose)
-    elif not config.augment:
+    if not config.augment:
         # The tutorial's call, exactly.
         model.fit(
             images,

@@ -15,7 +15,7 @@ def test_info_and_name():
     model = recognizer()
     assert model.path == trained_model_path()
     assert model.info["parameters"] == 109_386 and model.info["name"] == model.name
-    assert set(model.info) == {"name", "path", "test_accuracy", "parameters", "temperature"}
+    assert set(model.info) == {"name", "path", "runtime", "test_accuracy", "parameters", "temperature"}
     # Confidences are calibrated with the temperature fitted when the model was trained.
     from digitlab.modelfiles import model_temperature
 

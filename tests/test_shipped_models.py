@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from digitlab.modelfiles import load_keras_model, shipped_models
+from digitlab.modelfiles import file_sha256, load_keras_model, shipped_models
+from digitlab.runtimes import OnnxRuntime
 from digitlab.scoring import score_model
-from digitlab.shipping import file_sha256
 
 SHIPPED = shipped_models()
 
@@ -32,3 +32,20 @@ def test_shipped_model_loads_and_reaches_its_card_accuracy(name):
     _, metrics = score_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
     # Identical on the machine that trained it; another CPU may flip a borderline image or two.
     assert metrics["error_count"] <= card["error_count"] + 2, (metrics["accuracy"], card["test_accuracy"])
+
+
+@pytest.mark.parametrize("name", sorted(SHIPPED))
+def test_shipped_onnx_twin_is_the_exported_model_and_as_accurate(name):
+    """predict and serve run model.onnx: it must come from this model.keras and score as the card says."""
+    from pathlib import Path
+
+    from digitlab.data import load_dataset
+
+    card = SHIPPED[name]
+    onnx_path = Path(card["path"]).with_name(card["onnx"]["file"])
+    assert file_sha256(onnx_path) == card["onnx"]["sha256"]
+    runtime = OnnxRuntime(onnx_path)
+    assert runtime.source_sha256 == card["sha256"], "model.onnx was exported from another model.keras"
+    dataset = load_dataset(card["dataset"])
+    predicted = runtime.predict(dataset.x_test.astype("float32") / 255.0).argmax(axis=1)
+    assert int((predicted != dataset.y_test).sum()) <= card["error_count"] + 2

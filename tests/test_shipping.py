@@ -9,8 +9,8 @@ import pytest
 
 from digitlab.cli import main
 from digitlab.errors import UserError
-from digitlab.modelfiles import resolve_model_path, shipped_models
-from digitlab.shipping import file_sha256, ship_run
+from digitlab.modelfiles import file_sha256, resolve_model_path, shipped_models
+from digitlab.shipping import ship_run
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,8 @@ def test_ship_writes_model_and_card(finished_run, tmp_path):
     assert card["training_command"].startswith("digitlab train") and card["seed"] == 42
     assert card["augmentation"] is None
     assert len(card["data_sha256"]) == 4
+    assert card["onnx"]["sha256"] == file_sha256(target / "model.onnx")
+    assert card["onnx"]["parity_images"] == 10_000 and card["onnx"]["parity_max_abs_diff"] < 1e-4
 
     found = shipped_models(tmp_path / "models")
     assert set(found) == {"demo"} and found["demo"]["test_accuracy"] == card["test_accuracy"]

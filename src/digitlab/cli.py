@@ -61,6 +61,13 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_runtime_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime", choices=("auto", "onnx", "keras"), default="auto",
+        help="inference runtime: auto (ONNX Runtime when the model has a model.onnx, else Keras), onnx or keras",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digitlab", description="Handwritten digit recognition with Keras.")
     parser.add_argument("--version", action="version", version=f"digitlab {__version__}")
@@ -97,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--runs-dir", default="runs")
     predict.add_argument("--json", action="store_true", help="print one JSON object per image (JSON Lines)")
     predict.add_argument("--debug", metavar="DIR", help="write every preprocessing stage of each image as PNG")
+    _add_runtime_option(predict)
 
     serve = commands.add_parser("serve", help="the web app and REST API (FastAPI + uvicorn)")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
@@ -108,6 +116,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--cors-origin", action="append", default=[], metavar="ORIGIN",
         help="allow API calls from pages on this origin (repeatable; default: CORS off)",
     )
+    _add_runtime_option(serve)
+
+    export = commands.add_parser("export", help="export a trained model to ONNX or TFLite, checked for parity")
+    export.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
+    export.add_argument("--runs-dir", default="runs")
+    export.add_argument("--format", choices=("onnx", "tflite"), default="onnx", help="default: onnx")
+    export.add_argument("--out", metavar="FILE", help="default: model.onnx / model.tflite beside the .keras file")
+    export.add_argument(
+        "--parity-images", type=int, metavar="N", help="compare on the first N MNIST test images (default: all 10,000)"
+    )
+    export.add_argument("--json", action="store_true", help="print one JSON object")
 
     data = commands.add_parser("data", help="the dataset cache: fetch, info, verify")
     data.add_argument("action", choices=("fetch", "info", "verify"))
@@ -218,7 +237,8 @@ def command_serve(args: argparse.Namespace) -> int:
 
     try:
         settings = ServeSettings(
-            model=args.model, runs_dir=args.runs_dir, max_upload_mb=args.max_upload_mb, cors_origins=args.cors_origin
+            model=args.model, runs_dir=args.runs_dir, max_upload_mb=args.max_upload_mb,
+            cors_origins=args.cors_origin, runtime=args.runtime,
         )
     except ValueError as error:
         raise UserError(str(error)) from None
@@ -248,9 +268,26 @@ def command_predict(args: argparse.Namespace) -> int:
     from digitlab.vision.output import collect_inputs, predict_and_print
 
     inputs = collect_inputs(args.paths)
-    recognizer = Recognizer(args.model, runs_dir=args.runs_dir)
+    recognizer = Recognizer(args.model, runs_dir=args.runs_dir, runtime=args.runtime)
     return predict_and_print(recognizer, inputs, as_json=args.json,
                              debug_dir=Path(args.debug) if args.debug else None)
+
+
+def command_export(args: argparse.Namespace) -> int:
+    from digitlab.export import export_model
+    from digitlab.modelfiles import resolve_model_path
+
+    model_path = resolve_model_path(args.model, args.runs_dir)
+    out = Path(args.out) if args.out else model_path.with_name(f"model.{args.format}")
+    result = export_model(model_path, args.format, out, parity_images=args.parity_images)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(f"Exported {result.source} → {result.path} ({result.format}, {result.file_bytes / 1e6:.2f} MB) "
+              f"in {result.seconds:.1f} s")
+        print(f"Parity on {result.parity_images:,} MNIST test images: same top class on "
+              f"{result.parity_top1_agreement:.2%}, probabilities within {result.parity_max_abs_diff:.1e}")
+    return 0
 
 
 COMMANDS = {
@@ -263,6 +300,7 @@ COMMANDS = {
     "predict": command_predict,
     "serve": command_serve,
     "data": command_data,
+    "export": command_export,
 }
 
 

@@ -12,6 +12,7 @@ Every failure is a UserError with one sentence saying what to do.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -87,6 +88,14 @@ def load_keras_model(path: str | Path):
     except Exception as error:  # Keras raises many types for a damaged archive.
         reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise UserError(f"{path} could not be loaded as a Keras model ({reason}); is the file complete?") from None
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sidecar_value(model_path: str | Path, *lookups: tuple[str, ...], default=None):

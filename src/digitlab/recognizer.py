@@ -24,7 +24,6 @@ digits are still listed, so a caller can show what was seen. See the README
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -78,17 +77,20 @@ class ReadResult:
         }
 
 
-def _model_info(path: Path, name: str, parameters: int) -> dict:
-    """Name, path, test accuracy (from card.json or the run's metrics.json) and size of a model."""
+def _model_info(path: Path, name: str, runtime) -> dict:
+    """Name, path, runtime, test accuracy (from card.json or the run's metrics.json) and size of a model."""
     from digitlab.modelfiles import sidecar_value
 
     accuracy = sidecar_value(path, ("card.json", "test_accuracy"), ("metrics.json", "test_accuracy"))
-    return {"name": name, "path": str(path), "test_accuracy": accuracy, "parameters": parameters}
+    return {
+        "name": name, "path": str(path), "runtime": runtime.name, "test_accuracy": accuracy,
+        "parameters": runtime.parameters,
+    }
 
 
 def _model_name(path: Path) -> str:
     """A shipped model's folder name, a run dir's name, or a bare file's stem."""
-    if path.name == "model.keras":
+    if path.name in ("model.keras", "model.onnx"):
         return path.parent.name
     return path.stem
 
@@ -102,22 +104,21 @@ class Recognizer:
         runs_dir: str | Path = "runs",
         max_pixels: int = 40_000_000,
         reject_below: float = REJECT_BELOW,
+        runtime: str = "auto",
     ):
-        from digitlab.backend import import_keras
-        from digitlab.modelfiles import load_keras_model, model_temperature, resolve_model_path
+        from digitlab.modelfiles import model_temperature, resolve_model_path
+        from digitlab.runtimes import open_runtime
 
-        import_keras()
         self.path = Path(resolve_model_path(None if model is None else str(model), runs_dir))
         self.name = _model_name(self.path)
         self.max_pixels = int(max_pixels)
         self.reject_below = float(reject_below)
-        self._model = load_keras_model(self.path)
-        self._input_shape = tuple(self._model.input_shape[1:])
-        self._lock = threading.Lock()
+        # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file.
+        self.runtime = open_runtime(self.path, runtime)
         # Confidences are calibrated: softmax(logits / T), T fitted on the model's
         # validation split at training time (digitlab.calibration); 1 when unknown.
         self.temperature = model_temperature(self.path)
-        self.info = _model_info(self.path, self.name, int(self._model.count_params()))
+        self.info = _model_info(self.path, self.name, self.runtime)
         self.info["temperature"] = self.temperature
 
     # The single place where model outputs become probabilities (calibration goes here).
@@ -126,12 +127,7 @@ class Recognizer:
         batch = np.asarray(batch, dtype=np.float32)
         if len(batch) == 0:
             return np.zeros((0, 10), dtype=np.float64)
-        inputs = batch.reshape((len(batch),) + self._input_shape)
-        with self._lock:
-            # predict_on_batch reuses one compiled function: ~100× less overhead than
-            # model.predict for the handful of digits in one image.
-            outputs = self._model.predict_on_batch(inputs)
-        probabilities = np.asarray(outputs, dtype=np.float64)
+        probabilities = self.runtime.predict(batch)
         if self.temperature != 1.0:
             probabilities = apply_temperature(probabilities, self.temperature).astype(np.float64)
         return probabilities / np.clip(probabilities.sum(axis=1, keepdims=True), 1e-12, None)

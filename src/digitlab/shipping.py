@@ -12,7 +12,6 @@ file, the test accuracy the test suite re-measures).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -21,17 +20,11 @@ from pathlib import Path
 
 from digitlab import rundir
 from digitlab.errors import UserError
-from digitlab.modelfiles import SHIPPED_MODELS_DIR
+from digitlab.export import export_model
+from digitlab.modelfiles import SHIPPED_MODELS_DIR, file_sha256
+from digitlab.runtimes import ONNX_FILE
 
 AUGMENTATION_FIELDS = ("rotation_degrees", "shift_fraction", "zoom_fraction", "stroke_jitter")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def build_card(run_dir: Path, name: str, model_path: Path) -> dict:
@@ -72,7 +65,7 @@ def build_card(run_dir: Path, name: str, model_path: Path) -> dict:
 
 
 def ship_run(run_dir: Path, name: str, models_dir: Path = SHIPPED_MODELS_DIR) -> Path:
-    """Copy the run's model into models_dir/name/ and write its card; return that folder."""
+    """Copy the run's model into models_dir/name/, export model.onnx beside it, write its card; return the folder."""
     run_dir = Path(run_dir)
     source = run_dir / rundir.MODEL
     if not source.is_file() or not (run_dir / rundir.METRICS).is_file():
@@ -83,5 +76,11 @@ def ship_run(run_dir: Path, name: str, models_dir: Path = SHIPPED_MODELS_DIR) ->
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, target / rundir.MODEL)
     card = build_card(run_dir, name, target / rundir.MODEL)
+    # The ONNX twin is what predict and serve run (digitlab.runtimes); checked for parity on the test set.
+    exported = export_model(target / rundir.MODEL, "onnx", target / ONNX_FILE)
+    card["onnx"] = {
+        "file": ONNX_FILE, "sha256": exported.sha256, "file_bytes": exported.file_bytes,
+        "parity_images": exported.parity_images, "parity_max_abs_diff": exported.parity_max_abs_diff,
+    }
     (target / "card.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
     return target

@@ -74,3 +74,32 @@ def vgg(
     features = layers.Dropout(dropout_rate)(features)
     outputs = layers.Dense(num_classes, activation="softmax")(features)
     return keras.Model(inputs, outputs, name="vgg")
+
+
+@register_model(
+    "deotte", epochs=40, batch_size=128, learning_rate=0.003, lr_schedule="cosine", augment=True, engine="keras"
+)
+def deotte(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.4):
+    """Chris Deotte's Kaggle MNIST CNN: stacked 3×3 convolutions, strided 5×5 downsampling, batch norm."""
+    import keras
+    from keras import layers
+
+    def conv(features, filters: int, kernel_size: int, **options):
+        features = layers.Conv2D(filters, kernel_size, use_bias=False, **options)(features)
+        features = layers.BatchNormalization()(features)
+        return layers.Activation("relu")(features)
+
+    # From "How to choose CNN Architecture MNIST" (Kaggle, 2018), whose single
+    # models reach ~99.75 % with augmentation: 28 → 26 → 24 → 12 (strided 5×5)
+    # → 10 → 8 → 4 → 1 (a 4×4 "valid" convolution ends in a 128-vector).
+    inputs, features = _image_input(input_shape)
+    for filters in (32, 64):
+        features = conv(features, filters, 3)
+        features = conv(features, filters, 3)
+        features = conv(features, filters, 5, strides=2, padding="same")
+        features = layers.Dropout(dropout_rate)(features)
+    features = conv(features, 128, 4)
+    features = layers.Flatten()(features)
+    features = layers.Dropout(dropout_rate)(features)
+    outputs = layers.Dense(num_classes, activation="softmax")(features)
+    return keras.Model(inputs, outputs, name="deotte")

@@ -160,11 +160,12 @@ class ModelPool:
         return entry
 
     def _load(self, entry: ModelEntry) -> ServedModel:
-        from digitlab.recognizer import Recognizer  # Imports Keras: only when a model is needed.
+        from digitlab.recognizer import Recognizer  # Imports the model runtime: only when a model is needed.
 
         try:
             recognizer = Recognizer(
-                model=str(entry.path), runs_dir=self.settings.runs_dir, max_pixels=self.settings.max_pixels
+                model=str(entry.path), runs_dir=self.settings.runs_dir, max_pixels=self.settings.max_pixels,
+                runtime=self.settings.runtime,
             )
         except UserError as error:
             raise ModelLoadError(f"model {entry.name} could not be loaded: {error}") from None

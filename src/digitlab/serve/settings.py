@@ -29,12 +29,16 @@ class ServeSettings:
     # Up to this many images that arrive while the model is busy go through one
     # batched model call (dynamic batching); 1 turns batching off.
     max_batch_size: int = 32
+    # Inference runtime: "auto" (ONNX Runtime when the model has a model.onnx), "onnx" or "keras".
+    runtime: str = "auto"
 
     def __post_init__(self) -> None:
         if not self.max_upload_mb > 0:
             raise ValueError(f"max_upload_mb must be positive, got {self.max_upload_mb}.")
         if self.max_pixels < 1 or self.max_batch_files < 1 or self.max_batch_size < 1:
             raise ValueError("max_pixels, max_batch_files and max_batch_size must be at least 1.")
+        if self.runtime not in ("auto", "onnx", "keras"):
+            raise ValueError(f"runtime must be auto, onnx or keras, got {self.runtime!r}.")
 
     @property
     def max_upload_bytes(self) -> int:

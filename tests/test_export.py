@@ -1,0 +1,124 @@
+"""`digitlab export` (ONNX, TFLite) with its parity check, and the runtimes that run the exports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+from test_vision_fixtures import mnist_digits, trained_model_path
+
+from digitlab.errors import UserError
+from digitlab.modelfiles import file_sha256
+from digitlab.recognizer import Recognizer
+from digitlab.runtimes import KerasRuntime, OnnxRuntime, open_runtime
+
+
+def digitlab(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "digitlab", *args], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    """A trained MLP as model.keras with model.onnx and model.tflite exported beside it by the CLI."""
+    folder = tmp_path_factory.mktemp("export")
+    shutil.copyfile(trained_model_path(), folder / "model.keras")
+    results = {}
+    for fmt in ("onnx", "tflite"):
+        # The CLI runs in its own process: exporting needs Keras on TensorFlow,
+        # whatever backend this test process happens to use.
+        done = digitlab("export", "--model", str(folder / "model.keras"), "--format", fmt,
+                        "--parity-images", "500", "--json")
+        assert done.returncode == 0, done.stderr
+        results[fmt] = json.loads(done.stdout)
+    return folder, results
+
+
+def test_export_writes_checked_files_beside_the_model(exported):
+    folder, results = exported
+    for fmt in ("onnx", "tflite"):
+        result = results[fmt]
+        assert result["path"] == str(folder / f"model.{fmt}")
+        assert result["sha256"] == file_sha256(folder / f"model.{fmt}")
+        assert result["parity_images"] == 500 and result["parity_top1_agreement"] == 1.0
+        assert result["parity_max_abs_diff"] < 1e-4
+    assert not list(folder.glob(".*partial*")), "no temporary file is left behind"
+
+
+def test_onnx_runtime_matches_keras_and_records_its_source(exported):
+    folder, _ = exported
+    images, _ = mnist_digits(20)
+    onnx_runtime, keras_runtime = OnnxRuntime(folder / "model.onnx"), KerasRuntime(folder / "model.keras")
+    np.testing.assert_allclose(onnx_runtime.predict(images / 255.0), keras_runtime.predict(images / 255.0), atol=1e-5)
+    assert onnx_runtime.source_sha256 == file_sha256(folder / "model.keras")
+    assert onnx_runtime.predict(np.zeros((0, 28, 28))).shape == (0, 10)
+
+
+def test_recognizer_prefers_onnx_and_reads_the_same(exported):
+    folder, _ = exported
+    images, labels = mnist_digits(10)
+    with_onnx, with_keras = Recognizer(folder / "model.keras"), Recognizer(folder / "model.keras", runtime="keras")
+    assert with_onnx.info["runtime"] == "onnx" and with_keras.info["runtime"] == "keras"
+    assert with_onnx.info["parameters"] is None or with_onnx.info["parameters"] == with_keras.info["parameters"]
+    for image, label in zip(images, labels):
+        onnx_answer, keras_answer = with_onnx.predict_pixels(image), with_keras.predict_pixels(image)
+        assert onnx_answer["prediction"] == keras_answer["prediction"] == str(label)
+        assert abs(onnx_answer["confidence"] - keras_answer["confidence"]) < 1e-4
+
+
+def test_a_stale_onnx_file_is_not_used(exported, tmp_path):
+    folder, _ = exported
+    shutil.copyfile(folder / "model.onnx", tmp_path / "model.onnx")
+    # Another .keras file beside it: the ONNX file was not exported from this one.
+    from digitlab.models import create_model
+
+    create_model("mlp").save(tmp_path / "model.keras")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        runtime = open_runtime(tmp_path / "model.keras")
+    assert runtime.name == "keras" and any("stale" in str(warning.message) for warning in caught)
+    with pytest.raises(UserError, match="not exported from"):
+        open_runtime(tmp_path / "model.keras", "onnx")
+
+
+def test_runtime_errors_are_one_sentence(tmp_path, exported):
+    folder, _ = exported
+    (tmp_path / "model.keras").write_bytes((folder / "model.keras").read_bytes())
+    with pytest.raises(UserError, match="no model.onnx beside it"):
+        open_runtime(tmp_path / "model.keras", "onnx")
+    (tmp_path / "broken.onnx").write_bytes(b"not an onnx file")
+    with pytest.raises(UserError, match="could not be loaded as an ONNX model"):
+        open_runtime(tmp_path / "broken.onnx")
+    with pytest.raises(UserError, match="is an ONNX file"):
+        open_runtime(folder / "model.onnx", "keras")
+    with pytest.raises(UserError, match="--runtime must be"):
+        open_runtime(folder / "model.keras", "torch")
+
+
+def test_export_cli_refuses_bad_requests(tmp_path, exported):
+    folder, _ = exported
+    same = digitlab("export", "--model", str(folder / "model.keras"), "--out", str(folder / "model.keras"))
+    assert same.returncode == 1 and "would overwrite" in same.stderr and "Traceback" not in same.stderr
+    missing_folder = digitlab("export", "--model", str(folder / "model.keras"), "--out", str(tmp_path / "no" / "m.onnx"))
+    assert missing_folder.returncode == 1 and "does not exist" in missing_folder.stderr
+    assert not (tmp_path / "no").exists()
+
+
+def test_an_export_that_disagrees_is_deleted_not_kept(tmp_path, monkeypatch):
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("in-process export needs Keras on TensorFlow; the CLI tests above cover other backends")
+    from digitlab import export
+
+    shutil.copyfile(trained_model_path(), tmp_path / "model.keras")
+    real_run = export._run_exported
+    monkeypatch.setattr(export, "_run_exported", lambda path, fmt, images: real_run(path, fmt, images)[:, ::-1])
+    with pytest.raises(UserError, match="does not match the Keras model"):
+        export.export_model(tmp_path / "model.keras", "onnx", tmp_path / "model.onnx", parity_images=100)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["model.keras"]

@@ -98,6 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
     ship.add_argument("run_dir", metavar="RUN")
     ship.add_argument("--name", required=True, help="the shipped model's name (a folder under models/)")
 
+    ensemble = commands.add_parser(
+        "ensemble", help="ship several trained models as one that averages their probabilities"
+    )
+    ensemble.add_argument("members", nargs="+", metavar="MODEL", help="shipped model names, run directories or .keras files")
+    ensemble.add_argument("--name", required=True, help="the shipped ensemble's name (a folder under models/)")
+    ensemble.add_argument("--runs-dir", default="runs")
+
     predict = commands.add_parser("predict", help="read digits from image files and folders (photos, scans, drawings)")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders (searched recursively)")
     predict.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
@@ -232,6 +239,16 @@ def command_ship(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_ensemble(args: argparse.Namespace) -> int:
+    from digitlab.export import use_tensorflow_backend
+    from digitlab.models.ensemble import ship_ensemble
+    from digitlab.summary import format_shipped_ensemble
+
+    use_tensorflow_backend()  # the ensemble is exported to ONNX too
+    print(format_shipped_ensemble(ship_ensemble(args.members, args.name, runs_dir=args.runs_dir)))
+    return 0
+
+
 def command_serve(args: argparse.Namespace) -> int:
     from digitlab.serve import ServeSettings, run_server
 
@@ -297,6 +314,7 @@ COMMANDS = {
     "report": command_report,
     "models": command_models,
     "ship": command_ship,
+    "ensemble": command_ensemble,
     "predict": command_predict,
     "serve": command_serve,
     "data": command_data,

@@ -44,9 +44,10 @@ def shipped_models(directory: Path = SHIPPED_MODELS_DIR) -> dict[str, dict]:
 def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs") -> Path:
     """Turn a --model value (None, a shipped name, a run dir or a file) into a .keras path."""
     if spec is None:
-        shipped = shipped_models()
-        if shipped:
-            best = max(shipped.values(), key=lambda card: card.get("test_accuracy", 0.0))
+        # The default is the best single model: an ensemble is several times slower per image.
+        singles = [card for card in shipped_models().values() if card.get("architecture") != "ensemble"]
+        if singles:
+            best = max(singles, key=lambda card: card.get("test_accuracy", 0.0))
             return Path(best["path"])
         latest = rundir.latest_run_dir(runs_dir)
         if latest is None:

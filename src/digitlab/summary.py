@@ -118,3 +118,19 @@ def format_data_verify(result: dict) -> str:
     shapes = ", ".join(f"{name} {'×'.join(map(str, shape))}" for name, shape in result["shapes"].items())
     return (f"{result['name']}: cache {result['path']} verified in {result['seconds']:.2f} s "
             f"(SHA-256 of all four arrays match; {shapes}; originally from {result['origin']}).")
+
+
+def format_shipped_ensemble(folder) -> str:
+    """What `digitlab ensemble` prints: the ensemble's accuracy next to each member's."""
+    import json
+    from pathlib import Path
+
+    card = json.loads((Path(folder) / "card.json").read_text(encoding="utf-8"))
+    lines = [f"Shipped ensemble {card['name']} as {folder}"]
+    for member in card["members"]:
+        accuracy = member["test_accuracy"]
+        shown = f"{accuracy:.2%}" if isinstance(accuracy, (int, float)) else "unknown"
+        lines.append(f"  member {member['model']:<28} test accuracy {shown}")
+    lines.append(f"  ensemble of {len(card['members'])}{'':<17} test accuracy {card['test_accuracy']:.2%} "
+                 f"({card['error_count']} errors of {card['n_test']:,}), temperature {card['temperature']:.3f}")
+    return "\n".join(lines)

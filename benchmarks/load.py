@@ -147,8 +147,9 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(port: int, model: str | None, runs_dir: str) -> subprocess.Popen:
-    command = [sys.executable, "-m", "digitlab", "serve", "--port", str(port), "--runs-dir", runs_dir]
+def start_server(port: int, model: str | None, runs_dir: str, workers: int = 1) -> subprocess.Popen:
+    command = [sys.executable, "-m", "digitlab", "serve", "--port", str(port), "--runs-dir", runs_dir,
+               "--workers", str(workers)]
     if model:
         command += ["--model", model]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -225,7 +226,7 @@ def cost_per_image(png: bytes, model: str | None, runs_dir: str, repeats: int = 
 
 
 def write_results(steps: list[Step], command: str, server_info: dict, batching: dict, load_before: float,
-                  costs: dict[str, float]) -> None:
+                  costs: dict[str, float], workers: int = 1) -> None:
     by_key = {(step.endpoint, step.clients): step for step in steps}
     lines = [
         "# digitlab serve — load test",
@@ -234,7 +235,8 @@ def write_results(steps: list[Step], command: str, server_info: dict, batching: 
         f"- Machine: {machine()}; the load generator runs on the same cores as the server.",
         f"- Load average (1 min) just before the run: {load_before:.1f} (other work on the machine takes cores too).",
         f"- Command: `{command}`",
-        f"- Server: `digitlab serve` (uvicorn, one worker), model `{server_info.get('model')}`, dynamic batching on.",
+        f"- Server: `digitlab serve` (uvicorn, {workers} worker process{'es' if workers > 1 else ''}), "
+        f"model `{server_info.get('model')}` on {server_info.get('runtime', 'keras')}, dynamic batching on.",
         "- Request: `POST /api/predict` with an 84×84 PNG of one MNIST digit (multipart, ~1 KB), vs `GET /api/health`.",
         "- Each client is one keep-alive connection in a closed loop; warm-up excluded.",
         "",
@@ -292,6 +294,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="a running server on loopback (default: start one)")
     parser.add_argument("--model", help="model for the started server (default: the server's default)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes for the started server")
     parser.add_argument("--runs-dir", default="runs")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per step (max 60)")
@@ -311,7 +314,7 @@ def main() -> int:
             parser.error("load tests run against this machine only: use a 127.0.0.0/8 or localhost URL.")
     else:
         port = free_port()
-        process = start_server(port, args.model, args.runs_dir)
+        process = start_server(port, args.model, args.runs_dir, args.workers)
         args.url = f"http://127.0.0.1:{port}"
     try:
         try:
@@ -330,7 +333,7 @@ def main() -> int:
     if not args.no_write:
         command = "python benchmarks/load.py " + " ".join(sys.argv[1:])
         costs = cost_per_image(digit_png(), args.model, args.runs_dir)
-        write_results(steps, command.strip(), info, info.get("batching", {}), load_before, costs)
+        write_results(steps, command.strip(), info, info.get("batching", {}), load_before, costs, args.workers)
     return 0
 
 

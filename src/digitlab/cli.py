@@ -123,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--cors-origin", action="append", default=[], metavar="ORIGIN",
         help="allow API calls from pages on this origin (repeatable; default: CORS off)",
     )
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="server processes sharing the port, each with its own copy of the model (default: 1)",
+    )
     _add_runtime_option(serve)
 
     export = commands.add_parser("export", help="export a trained model to ONNX or TFLite, checked for parity")
@@ -259,7 +263,9 @@ def command_serve(args: argparse.Namespace) -> int:
         )
     except ValueError as error:
         raise UserError(str(error)) from None
-    run_server(settings, host=args.host, port=args.port)
+    if args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}.")
+    run_server(settings, host=args.host, port=args.port, workers=args.workers)
     return 0
 
 

@@ -108,6 +108,7 @@ class Health(BaseModel):
     status: str = Field(examples=["ok"])
     model: str | None = Field(description="the default model")
     loaded: list[str] = Field(description="models loaded in memory")
+    runtime: str | None = Field(None, description="what runs the default model: onnx (ONNX Runtime) or keras")
     version: str
     max_upload_mb: float = Field(description="request bodies above this are refused with 413")
     batching: dict[str, dict[str, int]] = Field(

@@ -26,10 +26,12 @@ async def list_models(pool: ModelPool = Depends(get_pool)) -> dict:
 @router.get("/health", response_model=Health)
 async def health(pool: ModelPool = Depends(get_pool)) -> dict:
     """Cheap liveness check: the server is up and its default model is loaded."""
+    default = next((served for served in pool.served() if served.name == pool.default_name), None)
     return {
         "status": "ok",
         "model": pool.default_name,
         "loaded": pool.loaded_names(),
+        "runtime": default.recognizer.runtime.name if default is not None else None,
         "version": __version__,
         "max_upload_mb": pool.settings.max_upload_mb,
         "batching": {

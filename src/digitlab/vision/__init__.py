@@ -7,10 +7,12 @@ Usage:
 
 Most callers want digitlab.recognizer.Recognizer, which runs this pipeline and
 the model together. Modules, in pipeline order: decode.py (file → grayscale),
-preprocess.py (polarity, lighting, 28×28), threshold.py (ink → mask),
-segment.py (digits), pipeline.py (all stages), kernels.py (exact fast
-stand-ins for SciPy calls on small arrays), debug.py (stage images),
-synthetic.py (test photos), output.py (CLI formatting).
+page.py (a sheet on a table), preprocess.py (polarity, lighting, 28×28),
+threshold.py (ink → mask), segment.py (digits), junction.py (where touching
+digits meet), deskew.py (level a tilted line), slant.py (undo extreme
+italics), pipeline.py (all stages), kernels.py (exact fast stand-ins for SciPy
+calls on small arrays), debug.py (stage images), synthetic.py (test photos),
+output.py (CLI formatting).
 """
 
 from digitlab.vision.errors import ImageError

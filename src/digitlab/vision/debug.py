@@ -7,9 +7,11 @@ Usage:
 Writes, in pipeline order:
 
     1-gray.png          the decoded image, grayscale, at working size
+    1b-paper.png        only for a sheet photographed on a table: the table painted in the paper's tone
     2-background.png    the estimated paper + lighting
     3-ink.png           ink after dividing out the lighting (MNIST polarity: ink bright)
     4-mask.png          the thresholded ink
+    4b-level-mask.png   only for a tilted line: the mask after leveling it (what was segmented)
     5-digits.png        the working image with each digit's box, reading order and answer
     6-digit-<n>-<d>.png each model input (28×28, enlarged 10×), n = position, d = digit read
     result.txt          the prediction, confidences and why nothing was read
@@ -53,6 +55,7 @@ def write_debug_images(analysis, result, directory: Path) -> Path:
     lines = [
         f"ink: {'dark on light' if analysis.dark_ink else 'light on dark'} (made bright for the model)",
         f"threshold: {analysis.threshold:.3f}",
+        f"line tilt: {analysis.tilt:.1f}° (leveled before segmentation)" if analysis.tilt else "line tilt: none",
         f"working size: {analysis.decoded.gray.shape[1]}x{analysis.decoded.gray.shape[0]}, "
         f"scale to original: {analysis.decoded.scale:.3f}",
     ]

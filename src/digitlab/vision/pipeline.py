@@ -8,11 +8,13 @@ Usage:
     analysis = analyze("photo.jpg", keep_stages=True)
     analysis.stages                               # {"1-gray": array, ...} for `--debug DIR`
 
-Stages (each a tested function): decode (decode.py) → polarity → illumination
-flattening → threshold (preprocess.py) → segmentation (segment.py) → per digit:
-crop, thicken thin strokes, scale to 20 px, center by mass in 28×28
-(preprocess.to_mnist). The CLI, the web app and batch jobs all come through here
-via digitlab.recognizer.Recognizer.
+Stages (each a tested function): decode (decode.py) → the table around a
+photographed sheet painted over (page.py) → polarity → illumination flattening
+→ threshold (preprocess.py) → segmentation (segment.py, junction.py) → a tilted
+line leveled and segmented again (deskew.py) → per digit: crop, thicken thin
+strokes, limit the slant (slant.py), scale to 20 px, center by mass in 28×28
+(preprocess.to_mnist). The CLI, the web app and batch jobs all come through
+here via digitlab.recognizer.Recognizer.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from digitlab.vision.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
+from digitlab.vision.deskew import LevelPage, line_angle, straighten
 from digitlab.vision.kernels import dilate
+from digitlab.vision.page import paper_only
 from digitlab.vision.preprocess import as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, to_mnist
 from digitlab.vision.segment import Region, segment_digits
 
@@ -52,6 +56,7 @@ class PageAnalysis:
     threshold: float
     digits: list[DigitCrop]
     note: str = ""  # why no digit was found, "" otherwise
+    tilt: float = 0.0  # degrees the line was rotated to level it before segmentation (0: not rotated)
     stages: dict[str, np.ndarray] = field(default_factory=dict)  # only with keep_stages=True
 
 
@@ -75,6 +80,11 @@ def _moved(region: Region, dx: int, dy: int) -> Region:
     return Region((x0 + dx, y0 + dy, x1 + dx, y1 + dy), region.mask)
 
 
+def _union_box(regions: list[Region]) -> tuple[int, int, int, int]:
+    boxes = np.array([region.box for region in regions])
+    return (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+
+
 def _original_box(box: tuple[int, int, int, int], decoded: DecodedImage) -> tuple[int, int, int, int]:
     width, height = decoded.original_size
     x0, y0, x1, y1 = (value * decoded.scale for value in box)
@@ -82,10 +92,22 @@ def _original_box(box: tuple[int, int, int, int], decoded: DecodedImage) -> tupl
             min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1))))
 
 
+def _level_digits(page: LevelPage, image_pixels: int, min_height: float, decoded: DecodedImage) -> list[DigitCrop]:
+    """Segment a tilted line again on its leveled ink; boxes are mapped back to the unrotated image."""
+    regions = [region for region in segment_digits(page.mask, image_pixels=image_pixels)
+               if region.height >= min_height]
+    digits = []
+    for region in regions:
+        work_box = page.box_in_source(region.box)
+        digits.append(DigitCrop(_original_box(work_box, decoded), _digit_input(page.ink, region), work_box))
+    return digits
+
+
 def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = False) -> PageAnalysis:
     """Decode one image and turn each digit in it into a model input; raises ImageError if unreadable."""
     decoded = decode_image(source, max_pixels=max_pixels)
-    gray = decoded.gray
+    # A sheet photographed on a table: the table painted in the paper's tone (page.py).
+    gray = paper_only(decoded.gray)
     dark_ink = has_dark_ink(gray)
     ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)
     if ink_mask is None:
@@ -96,19 +118,29 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
                for region in segment_digits(ink_mask.mask, image_pixels=gray.size)]
     min_height = max(MIN_DIGIT_PIXELS, MIN_DIGIT_HEIGHT_FRACTION * min(gray.shape))
     regions = [region for region in regions if region.height >= min_height]
-
-    digits = [
-        DigitCrop(_original_box(region.box, decoded), _digit_input(ink, region), region.box)
-        for region in regions
-    ]
+    # A tilted line (a phone held at an angle) is leveled and segmented again: see deskew.py.
+    angle = line_angle([region.box for region in regions])
+    level_page = None
+    if angle:
+        level_page = straighten(ink, _union_box(regions), angle, threshold)
+        digits = _level_digits(level_page, gray.size, min_height, decoded)
+    else:
+        digits = [
+            DigitCrop(_original_box(region.box, decoded), _digit_input(ink, region), region.box)
+            for region in regions
+        ]
     note = "" if digits else ("no ink found" if not ink_mask.mask.any() else "no digit-like marks found")
-    analysis = PageAnalysis(decoded, dark_ink, threshold, digits, note)
+    analysis = PageAnalysis(decoded, dark_ink, threshold, digits, note, tilt=angle)
     if keep_stages:
         background = as_background_image(background, gray.shape)
         analysis.stages = {
-            "1-gray": gray,
+            "1-gray": decoded.gray,
             "2-background": background if dark_ink else 1.0 - background,
             "3-ink": ink,
             "4-mask": ink_mask.full().astype(np.float32),
         }
+        if gray is not decoded.gray:
+            analysis.stages["1b-paper"] = gray
+        if level_page is not None:
+            analysis.stages["4b-level-mask"] = level_page.mask.astype(np.float32)
     return analysis

@@ -24,6 +24,7 @@ from PIL import Image
 from scipy import ndimage
 
 from digitlab.vision.kernels import closing, eroded_count, maximum_3x3, percentile, squared_distance_to_paper
+from digitlab.vision.slant import limit_slant
 from digitlab.vision.threshold import MIN_INK_CONTRAST, InkMask, binarize, binarize_box, otsu_threshold
 
 # Light ink (chalk, a canvas) is chosen only if it reaches this many times farther
@@ -272,9 +273,10 @@ def to_mnist(ink_crop: np.ndarray, mask_crop: np.ndarray | None = None) -> np.nd
     """One digit's ink (bright, paper 0) → 28×28 float32 the MNIST way.
 
     Contrast is stretched so the stroke cores reach 1, thin strokes are
-    thickened, the longer side is scaled to 20 px with area averaging (the
-    anti-aliasing MNIST used), and the result is placed so its center of mass
-    is at the field's center.
+    thickened, a strong slant is reduced to MNIST's (slant.py), the longer
+    side is scaled to 20 px with area averaging (the anti-aliasing MNIST
+    used), and the result is placed so its center of mass is at the field's
+    center.
     """
     ink_crop = np.asarray(ink_crop, dtype=np.float32)
     if ink_crop.ndim != 2 or ink_crop.size == 0:
@@ -288,6 +290,7 @@ def to_mnist(ink_crop: np.ndarray, mask_crop: np.ndarray | None = None) -> np.nd
     level = percentile(ink_crop[mask], 90)
     digit = np.clip(ink_crop / max(level, 1e-6), 0.0, 1.0)
     digit = _tight(_thicken(digit, mask))
+    digit = _tight(limit_slant(digit))
 
     height, width = digit.shape
     scale = DIGIT_BOX / max(height, width)

@@ -1,0 +1,83 @@
+"""Stage 1b: a sheet of paper photographed on a darker table → the table painted over in the paper's tone.
+
+Usage:
+
+    gray = paper_only(gray)          # unchanged unless a bright sheet lies inside a darker surround
+
+Why: the later stages take the image's outer frame for paper (polarity) and
+whatever is darker than the local paper level for ink. A phone photo often shows
+the table around the sheet: its frame is then table, the sheet looks like light
+ink on a dark ground, or the table's band along the border looks like one huge
+stroke, and nothing is read. Painting the table in the paper's own median tone
+makes such a photo look like a scan of the sheet; the pixels inside the sheet
+(the ink included) are not touched, so boxes and crops are unchanged.
+
+The sheet is the largest bright region of a thumbnail (Otsu's threshold), taken
+only when it is big, clearly brighter than what surrounds it, leaves most of
+the image's border to the surround, and ends in a sharp edge: a sheet filling
+the frame, a shadow across it, a drawing or a chalkboard is left alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+from digitlab.vision.threshold import otsu_threshold
+
+THUMBNAIL_SIDE = 128
+# The sheet covers at least this fraction of the image…
+MIN_SHEET_FRACTION = 0.2
+# …the surround holds at least this fraction of the image's border pixels…
+MIN_SURROUND_BORDER = 0.5
+# …and the sheet's median is at least this much brighter than the surround's.
+MIN_SHEET_CONTRAST = 0.15
+# A sheet's edge is sharp: pixels between the two tones (the middle half of the contrast)
+# lie within this many thumbnail pixels of the edge on average. A shadow or a gradient
+# across the paper is a wide ramp of such tones, not a sheet.
+MAX_EDGE_WIDTH = 2.0
+# Thumbnail pixels of the sheet's edge left to the surround (the edge is a blend of both).
+EDGE_MARGIN = 1
+
+
+def sheet_mask(gray: np.ndarray) -> np.ndarray | None:
+    """The sheet as a bool mask of `gray`'s thumbnail (holes filled, so ink is inside), or None if there is none."""
+    height, width = gray.shape
+    factor = min(1.0, THUMBNAIL_SIDE / max(height, width))
+    size = (max(2, round(width * factor)), max(2, round(height * factor)))
+    thumb = np.asarray(Image.fromarray(np.ascontiguousarray(gray, dtype=np.float32), mode="F")
+                       .resize(size, Image.Resampling.BOX))
+    bright = thumb > otsu_threshold(np.clip(thumb, 0.0, 1.0))
+    labels, count = ndimage.label(bright)
+    if count == 0:
+        return None
+    largest = 1 + int(np.argmax(ndimage.sum_labels(bright, labels, index=range(1, count + 1))))
+    sheet = ndimage.binary_fill_holes(labels == largest)
+    border = np.concatenate([sheet[0], sheet[-1], sheet[1:-1, 0], sheet[1:-1, -1]])
+    if sheet.mean() < MIN_SHEET_FRACTION or border.mean() > 1.0 - MIN_SURROUND_BORDER:
+        return None
+    paper, surround = float(np.median(thumb[sheet])), float(np.median(thumb[~sheet]))
+    contrast = paper - surround
+    if contrast < MIN_SHEET_CONTRAST:
+        return None
+    between = (thumb > surround + 0.25 * contrast) & (thumb < paper - 0.25 * contrast)
+    edge_length = np.count_nonzero(sheet & ~ndimage.binary_erosion(sheet))
+    if np.count_nonzero(between) > MAX_EDGE_WIDTH * edge_length:
+        return None
+    return ndimage.binary_erosion(sheet, iterations=EDGE_MARGIN)
+
+
+def paper_only(gray: np.ndarray) -> np.ndarray:
+    """`gray` with the surround of a photographed sheet painted in the sheet's median tone (a copy), else `gray`."""
+    sheet = sheet_mask(gray)
+    if sheet is None or not sheet.any():
+        return gray
+    height, width = gray.shape
+    # The thumbnail's mask at full size (nearest: a sheet's outline needs no smoothing).
+    rows = np.minimum((np.arange(height) * sheet.shape[0]) // height, sheet.shape[0] - 1)
+    cols = np.minimum((np.arange(width) * sheet.shape[1]) // width, sheet.shape[1] - 1)
+    inside = sheet[rows[:, None], cols[None, :]]
+    painted = gray.copy()
+    painted[~inside] = np.median(gray[inside])
+    return painted

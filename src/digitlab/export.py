@@ -91,7 +91,11 @@ def export_model(
         keras_format = "litert" if fmt == "tflite" else "onnx"
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tf2onnx and the converter warn about their own internals
-            model.export(str(partial), format=keras_format, input_signature=signature, verbose=False)
+            try:
+                model.export(str(partial), format=keras_format, input_signature=signature, verbose=False)
+            except Exception as error:  # the converters raise many types; the user needs one sentence
+                reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+                raise UserError(f"{model_path} could not be exported to {fmt} ({reason}).") from None
         if fmt == "onnx":
             _record_source(partial, file_sha256(model_path))
         images = _parity_images(parity_images)

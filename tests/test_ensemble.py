@@ -17,7 +17,9 @@ from digitlab.modelfiles import file_sha256, load_keras_model
 def two_runs(tmp_path_factory):
     runs_dir = tmp_path_factory.mktemp("runs")
     for seed in ("1", "2"):
-        assert main(["train", "--model", "mlp", "--tiny", "--epochs", "1", "--seed", seed, "--quiet",
+        # --engine keras keeps this process on the TensorFlow backend, which later in-process
+        # tests of augmented (tf.data) training need; the fast engine would switch it to JAX.
+        assert main(["train", "--model", "mlp", "--tiny", "--epochs", "1", "--seed", seed, "--quiet", "--engine", "keras",
                      "--runs-dir", str(runs_dir)]) == 0
     return runs_dir, sorted(runs_dir.iterdir())
 

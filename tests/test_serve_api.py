@@ -416,7 +416,7 @@ def test_several_worker_processes_serve_and_stop_cleanly(serve_runs_dir, number_
     import sys
     import time
 
-    import httpx
+    import httpx2 as httpx
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -61,3 +61,9 @@ def test_report_of_a_non_run_dir(tmp_path):
 @pytest.mark.parametrize("args", [("run", "--epochs", "0"), ("train", "--model", "nope", "--tiny")])
 def test_bad_training_arguments(args, tmp_path):
     assert_one_line_error(digitlab(*args, "--runs-dir", str(tmp_path)))
+
+
+def test_augmentation_on_a_non_tensorflow_backend_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    result = digitlab("train", "--model", "cnn", "--augment", "--tiny", "--quiet", "--runs-dir", str(tmp_path))
+    assert_one_line_error(result, "augmentation", "KERAS_BACKEND is 'jax'")

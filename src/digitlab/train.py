@@ -81,6 +81,11 @@ def resolve_engine(config: RunConfig) -> str:
         return "fast"
     if config.engine == "auto" and backend == "jax" and not config.augment:
         return "fast"
+    if config.augment and backend != "tensorflow":
+        # digitlab.augment builds its pipeline from TensorFlow ops in tf.data; inside
+        # it, Keras layers on another backend cannot take TensorFlow tensors.
+        raise UserError("augmentation (--augment, or a recipe that augments) runs on TensorFlow, but "
+                        f"KERAS_BACKEND is {backend!r}; unset KERAS_BACKEND or set it to tensorflow.")
     return "keras"
 
 

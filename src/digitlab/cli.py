@@ -28,6 +28,7 @@ from digitlab import __version__
 from digitlab.backend import choose_backend
 from digitlab.config import TINY_LIMITS, RunConfig
 from digitlab.errors import UserError
+from digitlab.runtimes import RUNTIMES
 
 DATASET_CHOICES = ("mnist", "fashion")
 
@@ -63,7 +64,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_runtime_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--runtime", choices=("auto", "onnx", "keras"), default="auto",
+        "--runtime", choices=RUNTIMES, default="auto",
         help="inference runtime: auto (ONNX Runtime when the model has a model.onnx, else Keras), onnx or keras",
     )
 

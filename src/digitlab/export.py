@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.errors import UserError
+from digitlab.errors import UserError, error_reason
 
 FORMATS = ("onnx", "tflite")
 PARITY_TOLERANCE = 1e-4  # float32 kernels differ by ~1e-6; anything near 1e-4 means a real difference
@@ -94,8 +94,7 @@ def export_model(
             try:
                 model.export(str(partial), format=keras_format, input_signature=signature, verbose=False)
             except Exception as error:  # the converters raise many types; the user needs one sentence
-                reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-                raise UserError(f"{model_path} could not be exported to {fmt} ({reason}).") from None
+                raise UserError(f"{model_path} could not be exported to {fmt} ({error_reason(error)}).") from None
         if fmt == "onnx":
             _record_source(partial, file_sha256(model_path))
         images = _parity_images(parity_images)

@@ -17,7 +17,7 @@ import json
 from pathlib import Path
 
 from digitlab import rundir
-from digitlab.errors import UserError
+from digitlab.errors import UserError, error_reason
 
 # Trained models shipped with the repository: models/<name>/model.keras + card.json.
 SHIPPED_MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
@@ -87,8 +87,9 @@ def load_keras_model(path: str | Path):
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # Keras raises many types for a damaged archive.
-        reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise UserError(f"{path} could not be loaded as a Keras model ({reason}); is the file complete?") from None
+        raise UserError(
+            f"{path} could not be loaded as a Keras model ({error_reason(error)}); is the file complete?"
+        ) from None
 
 
 def file_sha256(path: str | Path) -> str:

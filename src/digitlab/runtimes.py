@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.errors import UserError
+from digitlab.errors import UserError, error_reason
 
 RUNTIMES = ("auto", "onnx", "keras")
 ONNX_FILE = "model.onnx"
@@ -90,8 +90,9 @@ class OnnxRuntime:
                 str(self.path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as error:  # ONNX Runtime raises its own exception types for bad files.
-            reason = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-            raise UserError(f"{self.path} could not be loaded as an ONNX model ({reason}); is the file complete?") from None
+            raise UserError(
+                f"{self.path} could not be loaded as an ONNX model ({error_reason(error)}); is the file complete?"
+            ) from None
         model_input = self._session.get_inputs()[0]
         self._input_name = model_input.name
         self._input_shape = tuple(model_input.shape[1:])

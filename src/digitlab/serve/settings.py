@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from digitlab.runtimes import RUNTIMES
+
 
 @dataclass
 class ServeSettings:
@@ -37,8 +39,8 @@ class ServeSettings:
             raise ValueError(f"max_upload_mb must be positive, got {self.max_upload_mb}.")
         if self.max_pixels < 1 or self.max_batch_files < 1 or self.max_batch_size < 1:
             raise ValueError("max_pixels, max_batch_files and max_batch_size must be at least 1.")
-        if self.runtime not in ("auto", "onnx", "keras"):
-            raise ValueError(f"runtime must be auto, onnx or keras, got {self.runtime!r}.")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {', '.join(RUNTIMES)}, got {self.runtime!r}.")
 
     @property
     def max_upload_bytes(self) -> int:

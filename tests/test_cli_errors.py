@@ -58,9 +58,23 @@ def test_report_of_a_non_run_dir(tmp_path):
     assert_one_line_error(digitlab("report", str(tmp_path)), "metrics.json")
 
 
-@pytest.mark.parametrize("args", [("run", "--epochs", "0"), ("train", "--model", "nope", "--tiny")])
+@pytest.mark.parametrize("args", [
+    ("run", "--epochs", "0"),
+    ("train", "--model", "nope", "--tiny"),
+    ("train", "--tiny", "--extra-data", "lowres,pictures"),
+    ("train", "--tiny", "--extra-data", "lowres", "--dataset", "fashion"),
+    ("train", "--tiny", "--extra-data", "photos", "--extra-photos", "0"),
+    ("train", "--tiny", "--init-from", "no-such-model"),
+])
 def test_bad_training_arguments(args, tmp_path):
     assert_one_line_error(digitlab(*args, "--runs-dir", str(tmp_path)))
+    assert not any(tmp_path.iterdir()), "a refused run left a run directory behind"
+
+
+def test_fine_tuning_a_different_architecture_is_one_line(tmp_path):
+    result = digitlab("train", "--model", "cnn", "--init-from", "mlp", "--tiny", "--runs-dir", str(tmp_path))
+    assert_one_line_error(result, "holds a 'mlp' model", "--model mlp")
+    assert not any(tmp_path.iterdir())
 
 
 def test_augmentation_on_a_non_tensorflow_backend_is_one_line(tmp_path, monkeypatch):

@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a registered model; writes a run directory")
     train.add_argument("--model", default="mlp", help="registered architecture (see `digitlab models`)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
+    train.add_argument("--init-from", metavar="MODEL",
+                       help="fine-tune: start from this trained model (shipped name, run directory or .keras file)")
+    train.add_argument("--extra-data", type=_kinds, metavar="KIND[,KIND]",
+                       help="extra training digits made by the vision pipeline: lowres (MNIST digits as "
+                            "low-resolution scans), photos (digits cut from synthetic photos)")
+    train.add_argument("--extra-photos", type=int, help="synthetic photos to cut digits from (default: 8000)")
     _add_training_options(train)
 
     evaluate = commands.add_parser("evaluate", help="test-set metrics of a trained model")
@@ -149,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _kinds(value: str) -> list[str]:
+    return [kind.strip() for kind in value.split(",") if kind.strip()]
+
+
 def _config_from_args(args: argparse.Namespace, model: str, default_engine: str) -> RunConfig:
     from digitlab.models import model_recipe
 
@@ -171,6 +181,9 @@ def _config_from_args(args: argparse.Namespace, model: str, default_engine: str)
         "engine": args.engine,  # else the recipe's, else the command's default
         "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
         "lr_schedule": args.lr_schedule, "augment": args.augment,
+        # Only `train` has these.
+        "init_from": getattr(args, "init_from", None), "extra_data": getattr(args, "extra_data", None),
+        "extra_photos": getattr(args, "extra_photos", None),
     }
     for field, value in given.items():
         if value is not None:

@@ -22,6 +22,9 @@ from pathlib import Path
 
 from digitlab.errors import UserError
 
+# Kinds of extra training data (made by digitlab.vision.training_data).
+EXTRA_DATA_KINDS = ("lowres", "photos")
+
 # A "tiny" run exercises the whole pipeline in seconds (like pytorch/examples'
 # --dry-run): a few thousand images, two epochs.
 TINY_LIMITS = {"limit_train": 2000, "limit_test": 500, "epochs": 2}
@@ -51,6 +54,14 @@ class RunConfig:
     shift_fraction: float = 0.1
     zoom_fraction: float = 0.12
     stroke_jitter: float = 0.6
+    # Fine-tuning: start from this trained model's weights (shipped name, run dir or
+    # .keras file) instead of random ones; None trains from scratch.
+    init_from: str | None = None
+    # Extra training digits made by the vision pipeline (digitlab.vision.training_data):
+    # "lowres" (MNIST training digits as low-resolution scans), "photos" (digits cut
+    # from extra_photos synthetic photos). Validation and test images stay MNIST's.
+    extra_data: list[str] = dataclasses.field(default_factory=list)
+    extra_photos: int = 8000
     # Optional subsets (first N images) for quick runs and tests; None means all.
     limit_train: int | None = None
     limit_test: int | None = None
@@ -79,6 +90,13 @@ class RunConfig:
             raise UserError(f"--engine must be 'auto', 'fast' or 'keras', got {self.engine!r}.")
         if self.lr_schedule not in ("constant", "cosine"):
             raise UserError(f"--lr-schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}.")
+        unknown = sorted(set(self.extra_data) - set(EXTRA_DATA_KINDS))
+        if unknown:
+            raise UserError(f"--extra-data takes {', '.join(EXTRA_DATA_KINDS)}; got {', '.join(unknown)}.")
+        if self.extra_data and self.dataset != "mnist":
+            raise UserError(f"--extra-data makes handwritten digits; it does not fit --dataset {self.dataset}.")
+        if not 1 <= self.extra_photos <= 100_000:
+            raise UserError(f"--extra-photos must be between 1 and 100000, got {self.extra_photos}.")
         if self.seed < 0:
             raise UserError(f"--seed must be a non-negative integer, got {self.seed}.")
 

@@ -3,6 +3,7 @@
 Usage:
 
     path = resolve_model_path(None)          # the best shipped model, else the newest run
+    path = resolve_model_path(None, purpose="images")   # the default for reading photos and scans
     path = resolve_model_path("mlp")         # shipped model "mlp", else the newest mlp run
     path = resolve_model_path("runs/20261130T104512Z-mlp")   # a run dir or a .keras file
     model = load_keras_model(path)
@@ -41,13 +42,33 @@ def shipped_models(directory: Path = SHIPPED_MODELS_DIR) -> dict[str, dict]:
     return found
 
 
-def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs") -> Path:
-    """Turn a --model value (None, a shipped name, a run dir or a file) into a .keras path."""
+def default_shipped_model(purpose: str = "mnist", directory: Path = SHIPPED_MODELS_DIR) -> dict | None:
+    """The card of the default model for `purpose`, or None when no model is shipped.
+
+    "mnist" (evaluate, export): the single model most accurate on the MNIST test set.
+    "images" (predict, serve: photos, scans, drawings): the most accurate of the
+    single models trained on the vision pipeline's own digits (`train --extra-data`),
+    if any is shipped, else the "mnist" choice. Ensembles are never the default:
+    they are several times slower per image.
+    """
+    if purpose not in ("mnist", "images"):
+        raise ValueError(f"purpose must be 'mnist' or 'images', got {purpose!r}")
+    singles = [card for card in shipped_models(directory).values() if card.get("architecture") != "ensemble"]
+    if purpose == "images":
+        readers = [card for card in singles if card.get("extra_data")]
+        singles = readers or singles
+    return max(singles, key=lambda card: card.get("test_accuracy", 0.0), default=None)
+
+
+def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose: str = "mnist") -> Path:
+    """Turn a --model value (None, a shipped name, a run dir or a file) into a .keras path.
+
+    None means the default shipped model for `purpose` (see default_shipped_model),
+    else the newest run.
+    """
     if spec is None:
-        # The default is the best single model: an ensemble is several times slower per image.
-        singles = [card for card in shipped_models().values() if card.get("architecture") != "ensemble"]
-        if singles:
-            best = max(singles, key=lambda card: card.get("test_accuracy", 0.0))
+        best = default_shipped_model(purpose)
+        if best is not None:
             return Path(best["path"])
         latest = rundir.latest_run_dir(runs_dir)
         if latest is None:

@@ -93,6 +93,35 @@ def load_run_data(config: RunConfig):
     return dataset, (dataset.x_train[train], dataset.y_train[train]), (dataset.x_test[test], dataset.y_test[test])
 
 
+def extra_digits(config: RunConfig, x_train: np.ndarray, y_train: np.ndarray, log: Callable[[str], None]):
+    """The --extra-data digits (float32 model inputs, integer labels), never made from validation images."""
+    from digitlab.train import validation_size
+    from digitlab.vision.training_data import extra_training_data
+
+    n_train = len(x_train) - validation_size(len(x_train), config)
+    inputs, labels = [], []
+    for kind in config.extra_data:
+        log(f"Extra training digits: {kind} (made once by the vision pipeline, then cached)")
+        x, y = extra_training_data(kind, images=x_train[:n_train], labels=y_train[:n_train], seed=config.seed,
+                                   count=config.extra_photos, cache_dir=None)
+        log(f"  {len(x):,} digits")
+        inputs.append(x)
+        labels.append(y)
+    return np.concatenate(inputs).astype(np.float32), np.concatenate(labels)
+
+
+def starting_model(config: RunConfig):
+    """(model, its .keras path) named by --init-from, checked to be the architecture being trained."""
+    from digitlab.modelfiles import load_keras_model, resolve_model_path
+
+    path = resolve_model_path(config.init_from, config.runs_dir)
+    model = load_keras_model(path)
+    if model.name != config.model:
+        raise UserError(f"--init-from {config.init_from} holds a {model.name!r} model, but --model is "
+                        f"{config.model!r}; pass --model {model.name}.")
+    return model, path
+
+
 def run_pipeline(
     config: RunConfig,
     resume_dir: Path | None = None,
@@ -111,7 +140,7 @@ def run_pipeline(
         import_keras()
         from digitlab import report
         from digitlab.models import create_model
-        from digitlab.modelfiles import load_keras_model
+        from digitlab.modelfiles import file_sha256, load_keras_model
         from digitlab.scoring import predict_probabilities, score_model
         from digitlab.train import compile_model, fit, prepare_images, prepare_labels, resolve_engine, validation_size
 
@@ -119,6 +148,7 @@ def run_pipeline(
         dataset, (x_train, y_train), (x_test, y_test) = load_run_data(config)
     log(f"Data: {dataset.name}, {len(x_train):,} training and {len(x_test):,} test images ({dataset.source})")
 
+    initial = starting_model(config) if config.init_from else None  # before a run dir is made: it may fail
     run_dir = Path(resume_dir) if resume_dir else rundir.new_run_dir(config.runs_dir, config.model)
     config.save(run_dir / rundir.CONFIG)
     log(f"Run directory: {run_dir}")
@@ -132,10 +162,20 @@ def run_pipeline(
         keras_without_tensorflow()
     seed_everything(config.seed)
     num_classes = len(dataset.class_names)
-    model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)
-    compile_model(model, config, n_images=len(x_train))
+    extra = None
+    if config.extra_data:
+        with timer("extra_data"):
+            x_extra, y_extra = extra_digits(config, x_train, y_train, log)
+        extra = (x_extra, prepare_labels(y_extra, num_classes))
+    if initial is not None:
+        model = initial[0]
+        log(f"Starting from the weights of {initial[1]}")
+    else:
+        model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)
+    compile_model(model, config, n_images=len(x_train), n_extra=0 if extra is None else len(extra[0]))
     with timer("train"):
-        history = fit(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose)
+        history = fit(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose,
+                      extra=extra)
 
     with timer("evaluate"):
         probabilities, metrics = score_model(model, x_test, y_test, dataset.class_names)
@@ -187,6 +227,10 @@ def run_pipeline(
         "versions": package_versions(),
         "data": {"source": dataset.source, "sha256": dataset.sha256},
     }
+    if initial is not None:
+        metrics["init_from"] = {"model": config.init_from, "sha256": file_sha256(initial[1])}
+    if extra is not None:
+        metrics["extra_training_digits"] = int(len(extra[0]))
     _write_metrics(run_dir, metrics, timer)
     with timer("report"):
         report_path = report.write_report(run_dir)

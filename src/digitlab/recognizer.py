@@ -109,7 +109,7 @@ class Recognizer:
         from digitlab.modelfiles import model_temperature, resolve_model_path
         from digitlab.runtimes import open_runtime
 
-        self.path = Path(resolve_model_path(None if model is None else str(model), runs_dir))
+        self.path = Path(resolve_model_path(None if model is None else str(model), runs_dir, purpose="images"))
         self.name = _model_name(self.path)
         self.max_pixels = int(max_pixels)
         self.reject_below = float(reject_below)

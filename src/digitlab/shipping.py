@@ -27,6 +27,15 @@ from digitlab.runtimes import ONNX_FILE
 AUGMENTATION_FIELDS = ("rotation_degrees", "shift_fraction", "zoom_fraction", "stroke_jitter")
 
 
+def _extra_data(config: dict, metrics: dict) -> dict | None:
+    """What --extra-data added to training (None when nothing was)."""
+    kinds = config.get("extra_data") or []
+    if not kinds:
+        return None
+    return {"kinds": kinds, "photos": config["extra_photos"] if "photos" in kinds else None,
+            "digits": metrics.get("extra_training_digits")}
+
+
 def build_card(run_dir: Path, name: str, model_path: Path) -> dict:
     """The model card of a finished run (its config and metrics, condensed)."""
     config = json.loads((run_dir / rundir.CONFIG).read_text(encoding="utf-8"))
@@ -44,6 +53,9 @@ def build_card(run_dir: Path, name: str, model_path: Path) -> dict:
             if key in config
         },
         "augmentation": augmentation,
+        # Fine-tuning: the model whose weights training started from (None: from scratch).
+        "init_from": metrics.get("init_from"),
+        "extra_data": _extra_data(config, metrics),
         "test_accuracy": metrics["test_accuracy"],
         "test_loss": metrics["test_loss"],
         "error_count": metrics["error_count"],

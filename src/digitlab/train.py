@@ -36,9 +36,9 @@ def prepare_labels(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     return keras.utils.to_categorical(labels, num_classes)
 
 
-def steps_per_epoch(n_images: int, config: RunConfig) -> int:
-    """Optimizer steps in one epoch once the validation split is held out."""
-    n_train = n_images - validation_size(n_images, config)
+def steps_per_epoch(n_images: int, config: RunConfig, n_extra: int = 0) -> int:
+    """Optimizer steps in one epoch once the validation split is held out (plus n_extra extra training images)."""
+    n_train = n_images - validation_size(n_images, config) + n_extra
     return math.ceil(n_train / config.batch_size)
 
 
@@ -47,11 +47,11 @@ def validation_size(n_images: int, config: RunConfig) -> int:
     return n_images - int(n_images * (1.0 - config.validation_split))
 
 
-def compile_model(model: keras.Model, config: RunConfig, n_images: int | None = None) -> None:
+def compile_model(model: keras.Model, config: RunConfig, n_images: int | None = None, n_extra: int = 0) -> None:
     """Adam (Keras defaults but the learning rate), categorical cross-entropy, accuracy.
 
     With lr_schedule="cosine" the rate decays over the whole run, so the number
-    of training images must be given.
+    of training images (and of extra training digits, see `fit`) must be given.
     """
     if config.optimizer != "adam":
         raise ValueError(f"only the tutorial's 'adam' optimizer is supported, got {config.optimizer!r}")
@@ -60,7 +60,7 @@ def compile_model(model: keras.Model, config: RunConfig, n_images: int | None = 
         if n_images is None:
             raise ValueError("a cosine schedule needs n_images to know the run's length")
         learning_rate = keras.optimizers.schedules.CosineDecay(
-            config.learning_rate, decay_steps=config.epochs * steps_per_epoch(n_images, config), alpha=0.01
+            config.learning_rate, decay_steps=config.epochs * steps_per_epoch(n_images, config, n_extra), alpha=0.01
         )
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
@@ -78,8 +78,10 @@ def resolve_engine(config: RunConfig) -> str:
                             "unset KERAS_BACKEND or set it to jax.")
         if config.augment:
             raise UserError("--engine fast does not augment yet; use --engine keras (or auto) with --augment.")
+        if config.extra_data:
+            raise UserError("--engine fast does not take --extra-data yet; use --engine keras (or auto).")
         return "fast"
-    if config.engine == "auto" and backend == "jax" and not config.augment:
+    if config.engine == "auto" and backend == "jax" and not config.augment and not config.extra_data:
         return "fast"
     if config.augment and backend != "tensorflow":
         # digitlab.augment builds its pipeline from TensorFlow ops in tf.data; inside
@@ -126,8 +128,13 @@ def fit(
     config: RunConfig,
     run_dir: Path,
     verbose: int | str = "auto",
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, list[float]]:
-    """Train `model` (compiled) on prepared arrays; return the whole run's history."""
+    """Train `model` (compiled) on prepared arrays; return the whole run's history.
+
+    `extra` (prepared images, one-hot labels) joins the training images only:
+    validation stays the same last images of `images` that validation_split holds out.
+    """
     run_dir = Path(run_dir)
     history_path = run_dir / rundir.HISTORY
     resumed_from = completed_epochs(run_dir)
@@ -147,7 +154,15 @@ def fit(
         keras.callbacks.CSVLogger(str(history_path), append=resumed_from > 0),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / rundir.TENSORBOARD_LOGS), write_graph=False),
     ]
-    if not config.augment:
+    # Held out: the same last images validation_split would take. Only training
+    # images (and the extra digits) are augmented; validation images stay as they are.
+    n_train = len(images) - validation_size(len(images), config)
+    validation = (images[n_train:], labels[n_train:]) if n_train < len(images) else None
+    train_images, train_labels = images[:n_train], labels[:n_train]
+    if extra is not None and len(extra[0]):
+        train_images = np.concatenate([train_images, extra[0]])
+        train_labels = np.concatenate([train_labels, extra[1]])
+    if not config.augment and extra is None:
         # The tutorial's call, exactly.
         model.fit(
             images,
@@ -158,15 +173,22 @@ def fit(
             callbacks=callbacks,
             verbose=verbose,
         )
+    elif not config.augment:
+        # validation_split would cut the extra digits too: the held-out images are given explicitly.
+        model.fit(
+            train_images,
+            train_labels,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            validation_data=validation,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
     else:
         from digitlab.augment import augmented_dataset
 
-        # Hold out the same last images validation_split would; only training
-        # images are augmented, validation images stay as they are.
-        n_train = len(images) - validation_size(len(images), config)
-        validation = (images[n_train:], labels[n_train:]) if n_train < len(images) else None
         model.fit(
-            augmented_dataset(images[:n_train], labels[:n_train], config.batch_size, config),
+            augmented_dataset(train_images, train_labels, config.batch_size, config),
             epochs=config.epochs,
             shuffle=False,  # the dataset reshuffles itself every epoch
             validation_data=validation,

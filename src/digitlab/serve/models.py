@@ -147,7 +147,7 @@ class ModelPool:
         catalog = self.catalog()
         if spec in catalog:
             return catalog[spec]
-        path = resolve_model_path(spec, self.settings.runs_dir).resolve()
+        path = resolve_model_path(spec, self.settings.runs_dir, purpose="images").resolve()
         for entry in catalog.values():
             if entry.path.resolve() == path:
                 return entry

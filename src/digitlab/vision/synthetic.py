@@ -18,7 +18,8 @@ adds sensor noise and saves it as JPEG at quality 35–95.
 Seeds — keep the test sets out of training:
     TEST_SEEDS         range(900_000, 1_000_000)  benchmarks/realworld.py and the tests
     CALIBRATION_SEEDS  range(800_000, 900_000)    choosing the reject threshold
-    anything below 800_000 is free for training data.
+    TRAINING_SEEDS     range(0, 100_000)          digits for training (digitlab.vision.training_data)
+    100_000–799_999 were used to tune the pipeline (benchmarks/realworld.py --dev).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 TEST_SEEDS = range(900_000, 1_000_000)
 CALIBRATION_SEEDS = range(800_000, 900_000)
+TRAINING_SEEDS = range(0, 100_000)
 
 # Debian font packages with handwriting-like digits (fonts-<name>).
 HANDWRITING_FONT_DIRS = (

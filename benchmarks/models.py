@@ -48,6 +48,7 @@ def main() -> None:
     from digitlab.data import load_dataset
     from digitlab.modelfiles import load_keras_model, shipped_models
     from digitlab.report import misclassified_gallery
+    from digitlab.summary import training_time
     from digitlab.scoring import score_model
 
     shipped = shipped_models()
@@ -65,10 +66,9 @@ def main() -> None:
         probabilities, metrics = score_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
         speed = images_per_second(model, dataset.x_test)
         pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in metrics["confused_pairs"][:3])
-        train_minutes = (card.get("train_seconds") or 0) / 60
         rows.append(
             f"| {name} | {card['architecture']} | {card['parameters']:,} | {card['file_bytes'] / 1e6:.1f} MB "
-            f"| {train_minutes:.1f} min | {speed:,.0f} | {metrics['accuracy']:.2%} | {metrics['error_count']} "
+            f"| {training_time(card)} | {speed:,.0f} | {metrics['accuracy']:.2%} | {metrics['error_count']} "
             f"| {card.get('ece_calibrated', float('nan')):.2%} | {pairs} |"
         )
         measured.append((metrics["accuracy"], name, probabilities, dataset))
@@ -89,7 +89,8 @@ def main() -> None:
         *rows,
         "",
         "Accuracy, errors and pairs are re-measured on the MNIST test set in this run; training time is from each "
-        "model card (wall time of the training loop on this 2-core machine); inference is batched Keras "
+        "model card (wall time of the training loop on this 2-core machine; a fine-tuned model's is added to its "
+        "starting model's); inference is batched Keras "
         "`model.predict` (batch 1024), best of 3.",
         "",
         "Training commands (from the model cards):",

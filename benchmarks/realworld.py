@@ -20,9 +20,12 @@ temporary folder first, so decoding is included):
 calibration seeds) instead of TEST_SEEDS and only prints the tables (unless
 --out is given): tune on those, report on the test seeds.
 
---calibrate renders CALIBRATION_SEEDS (never TEST_SEEDS) digits and non-digits
-(letters, symbols, scribbles, blank paper, noise) and prints how many of each
-would be kept at each confidence threshold: that table chose REJECT_BELOW.
+--calibrate reads calibration digits of two kinds, synthetic photos
+(CALIBRATION_SEEDS, never TEST_SEEDS) and MNIST validation images rendered as
+low-resolution scans (never trained on), and non-digits (letters, symbols,
+scribbles, blank paper, noise), and prints how many of each are kept at each
+confidence threshold, with the threshold its rule picks (the highest that
+refuses at most 1 % of right readings of either kind): that chose REJECT_BELOW.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ from digitlab.recognizer import REJECT_BELOW, ImageError, Recognizer
 from digitlab.vision.synthetic import CALIBRATION_SEEDS, TEST_SEEDS, render_non_digit, render_photo
 
 BATCH = 32
+# Reject thresholds tried by --calibrate, and its rule: the highest one that refuses
+# at most this share of the readings that were right (per kind of calibration digit).
+CANDIDATE_THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+MAX_RIGHT_REFUSED = 0.01
 # Development photos for tuning the pipeline: below CALIBRATION_SEEDS, so never a test or calibration seed.
 DEV_SEEDS = range(100_000, 200_000)
 
@@ -81,14 +88,18 @@ def synthetic_files(folder: Path, seeds: range, lengths: tuple[int, int]) -> tup
     return paths, labels
 
 
+def seen(result) -> str:
+    """The digits the reader saw, left to right, whatever their confidence."""
+    return "".join(str(digit.digit) for digit in result.digits)
+
+
 def score(results: list, labels: list[str]) -> dict:
     read = [r for r in results if not isinstance(r, ImageError)]
     correct = sum(1 for r, label in zip(results, labels) if not isinstance(r, ImageError) and r.prediction == label)
     rejected = sum(1 for r in read if r.prediction == "")
     wrong = len(labels) - correct - rejected
     # What the reader would answer without the reject option: the digits it saw.
-    raw = sum(1 for r, label in zip(results, labels)
-              if not isinstance(r, ImageError) and "".join(str(d.digit) for d in r.digits) == label)
+    raw = sum(1 for r, label in zip(results, labels) if not isinstance(r, ImageError) and seen(r) == label)
     return {"n": len(labels), "correct": correct, "rejected": rejected, "wrong": wrong, "raw_correct": raw}
 
 
@@ -114,32 +125,64 @@ def speed(recognizer: Recognizer, folder: Path) -> list[tuple[str, float, float]
     return rows
 
 
+def _least_confident(result) -> float:
+    # A reading is refused if nothing is found or its least sure digit is below the threshold.
+    return min((d.confidence for d in result.digits), default=0.0)
+
+
+def calibration_digits(recognizer: Recognizer, count: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """{kind: (least confidence, read right)} for the two kinds of calibration digits."""
+    from digitlab.data import load_dataset
+    from digitlab.vision.training_data import render_low_resolution
+
+    photos = [render_photo(seed, text=str(seed % 10)) for seed in CALIBRATION_SEEDS[:count]]
+    photo_results = [recognizer.read(photo.jpeg) for photo in photos]
+    # MNIST's validation images (the last 6,000 training images, never trained on) as low-resolution scans.
+    mnist = load_dataset("mnist")
+    first = len(mnist.x_train) - 6000
+    scans = [render_low_resolution(mnist.x_train[first + index], np.random.default_rng([CALIBRATION_SEEDS[0], index]))
+             for index in range(count)]
+    scan_results = [recognizer.read(scan) for scan in scans]
+    return {
+        "synthetic photo digits": (np.array([_least_confident(r) for r in photo_results]),
+                                   np.array([seen(r) == p.text for r, p in zip(photo_results, photos)])),
+        "low-resolution scans": (np.array([_least_confident(r) for r in scan_results]),
+                                 np.array([seen(r) == str(mnist.y_train[first + i])
+                                           for i, r in enumerate(scan_results)])),
+    }
+
+
 def calibrate(recognizer: Recognizer, count: int) -> str:
-    """Confidence (min over digits) of calibration digits and non-digits, per threshold."""
-    seeds = CALIBRATION_SEEDS
-    digit_conf, digit_right, other_conf, kinds = [], [], [], []
-    for seed in seeds[:count]:
-        photo = render_photo(seed, text=str(seed % 10))
-        result = recognizer.read(photo.jpeg)
-        digit_conf.append(min((d.confidence for d in result.digits), default=0.0))
-        digit_right.append("".join(str(d.digit) for d in result.digits) == photo.text)
-    for seed in seeds[count:2 * count]:
+    """Per threshold: calibration digits kept or refused, non-digits refused; and the threshold the rule picks."""
+    digits = calibration_digits(recognizer, count)
+    other_conf, kinds = [], []
+    for seed in CALIBRATION_SEEDS[count:2 * count]:
         sample = render_non_digit(seed)
-        result = recognizer.read(sample.jpeg)
-        # A non-digit is refused if nothing is found or the least sure digit is below the threshold.
-        other_conf.append(min((d.confidence for d in result.digits), default=0.0))
+        other_conf.append(_least_confident(recognizer.read(sample.jpeg)))
         kinds.append(sample.kind)
-    digit_conf, digit_right, other_conf = map(np.array, (digit_conf, digit_right, other_conf))
-    lines = ["| threshold | digits read right | digits read wrong | digits refused | non-digits refused |",
-             "|---|---|---|---|---|"]
-    for threshold in (0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
-        kept = digit_conf >= threshold
-        lines.append(f"| {threshold:.2f} | {np.mean(kept & digit_right):.1%} | {np.mean(kept & ~digit_right):.1%} "
-                     f"| {np.mean(~kept):.1%} | {np.mean(other_conf < threshold) if threshold else np.mean(other_conf == 0):.1%} |")
-    by_kind = {kind: float(np.mean(other_conf[np.array(kinds) == kind] < REJECT_BELOW)) for kind in sorted(set(kinds))}
-    lines.append("")
-    lines.append(f"Non-digits refused at {REJECT_BELOW}, by kind: "
-                 + ", ".join(f"{kind} {share:.0%}" for kind, share in by_kind.items()))
+    other_conf = np.array(other_conf)
+    names = list(digits)
+    lines = ["| threshold | " + " | ".join(f"{name}: right, kept / right, refused / wrong, kept" for name in names)
+             + " | non-digits refused |", "|---|" + "---|" * (len(names) + 1)]
+    allowed = []
+    for threshold in CANDIDATE_THRESHOLDS:
+        cells = []
+        loses = []
+        for name in names:
+            confidence, right = digits[name]
+            kept = (confidence >= threshold) & (confidence > 0)  # nothing found: refused at any threshold
+            cells.append(f"{np.mean(kept & right):.1%} / {np.mean(~kept & right):.1%} / {np.mean(kept & ~right):.1%}")
+            loses.append(np.mean(~kept & right))
+        refused = np.mean(other_conf < threshold) if threshold else np.mean(other_conf == 0)
+        lines.append(f"| {threshold:.2f} | " + " | ".join(cells) + f" | {refused:.1%} |")
+        if max(loses) <= MAX_RIGHT_REFUSED:
+            allowed.append(threshold)
+    chosen = max(allowed, default=0.0)
+    by_kind = {kind: float(np.mean(other_conf[np.array(kinds) == kind] < chosen)) for kind in sorted(set(kinds))}
+    lines += ["", f"Rule: the highest threshold that refuses at most {MAX_RIGHT_REFUSED:.0%} of the right readings "
+                  f"of each kind of digit → **{chosen:.2f}** (in use: {recognizer.reject_below}).",
+              f"Non-digits refused at {chosen:.2f}, by kind: "
+              + ", ".join(f"{kind} {share:.0%}" for kind, share in by_kind.items())]
     return "\n".join(lines)
 
 

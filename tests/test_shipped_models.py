@@ -21,6 +21,17 @@ def test_card_fields_are_complete():
         assert all(command.startswith("digitlab train") for command in commands), name
 
 
+def test_fine_tuned_models_start_from_a_shipped_model_as_it_is_now():
+    """`--init-from NAME` in a card's command is reproducible only if NAME still holds the same weights."""
+    tuned = {name: card for name, card in SHIPPED.items() if card.get("init_from")}
+    for name, card in tuned.items():
+        start = card["init_from"]
+        assert f"--init-from {start['model']}" in card["training_command"], name
+        assert start["model"] in SHIPPED, (name, start["model"])
+        assert SHIPPED[start["model"]]["sha256"] == start["sha256"], name
+        assert card["extra_data"]["digits"] > 0, name
+
+
 @pytest.mark.parametrize("name", sorted(SHIPPED))
 def test_shipped_model_loads_and_reaches_its_card_accuracy(name):
     from digitlab.data import load_dataset

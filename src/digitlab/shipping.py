@@ -33,7 +33,9 @@ def _extra_data(config: dict, metrics: dict) -> dict | None:
     if not kinds:
         return None
     return {"kinds": kinds, "photos": config["extra_photos"] if "photos" in kinds else None,
-            "digits": metrics.get("extra_training_digits")}
+            "digits": metrics.get("extra_training_digits"),
+            # Seconds spent making them (not in train_seconds); near 0 when they came from the cache.
+            "seconds": metrics["timings_seconds"].get("extra_data")}
 
 
 def build_card(run_dir: Path, name: str, model_path: Path) -> dict:

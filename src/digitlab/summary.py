@@ -88,15 +88,21 @@ def format_models() -> str:
         return "\n".join(lines)
     lines.append("Shipped models (from their model cards; re-measure with benchmarks/models.py):")
     lines.append(f"  {'name':<10} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
-                 f"{'training':>9}  most-confused pairs")
+                 f"{'training':>18}  most-confused pairs")
     for name, card in sorted(shipped.items(), key=lambda item: -item[1].get("test_accuracy", 0.0)):
         pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in card.get("confused_pairs", [])[:3])
-        minutes = (card.get("train_seconds") or 0) / 60
         lines.append(
             f"  {name:<10} {card.get('architecture', '—'):<12} {card.get('parameters', 0):>10,} "
-            f"{card.get('test_accuracy', 0):>9.2%} {card.get('error_count', 0):>7} {minutes:>7.1f} m  {pairs}"
+            f"{card.get('test_accuracy', 0):>9.2%} {card.get('error_count', 0):>7} {training_time(card):>18}  {pairs}"
         )
     return "\n".join(lines)
+
+
+def training_time(card: dict) -> str:
+    """A model card's training wall time; a fine-tuned model's is added to the model it started from."""
+    minutes = f"{(card.get('train_seconds') or 0) / 60:.1f} min"
+    start = (card.get("init_from") or {}).get("model")
+    return f"{start} + {minutes}" if start else minutes
 
 
 def format_data_info(info: dict) -> str:

@@ -72,21 +72,16 @@ def test_the_default_model_is_the_best_single_model_not_an_ensemble(monkeypatch)
     assert modelfiles.resolve_model_path(None) == Path("models/best/model.keras")
 
 
-def test_the_default_for_reading_images_is_the_best_model_trained_on_pipeline_digits(monkeypatch):
+def test_the_default_for_reading_images_is_the_shipped_reader(monkeypatch):
     from digitlab import modelfiles
 
     cards = {
-        "big": {"architecture": "ensemble", "test_accuracy": 0.999, "path": "models/big/model.keras",
-                "extra_data": {"kinds": ["lowres"]}},
         "best": {"architecture": "deotte", "test_accuracy": 0.997, "path": "models/best/model.keras"},
-        "reader": {"architecture": "deotte", "test_accuracy": 0.996, "path": "models/reader/model.keras",
-                   "extra_data": {"kinds": ["lowres", "photos"]}},
-        "small-reader": {"architecture": "mlp", "test_accuracy": 0.98, "path": "models/small-reader/model.keras",
-                         "extra_data": {"kinds": ["photos"]}},
+        "reader": {"architecture": "deotte", "test_accuracy": 0.995, "path": "models/reader/model.keras"},
     }
     monkeypatch.setattr(modelfiles, "shipped_models", lambda *args: cards)
     assert modelfiles.resolve_model_path(None, purpose="images") == Path("models/reader/model.keras")
     assert modelfiles.resolve_model_path(None) == Path("models/best/model.keras")
-    # Without a model trained for images, reading images falls back to the most accurate one.
-    del cards["reader"], cards["small-reader"]
+    # Without a reader, images are read by the most accurate model.
+    del cards["reader"]
     assert modelfiles.resolve_model_path(None, purpose="images") == Path("models/best/model.keras")

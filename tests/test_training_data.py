@@ -89,7 +89,14 @@ def test_photo_digits_come_from_training_seeds_only():
     assert len(x) == len(y) >= 3 and x.shape[1:] == (28, 28)
     assert set(int(label) for label in y) <= set(range(10))
     with pytest.raises(ValueError, match="at most"):
-        photo_digits(len(TRAINING_SEEDS) + 1)
+        photo_digits(len(TRAINING_SEEDS) // 2 + 1)
+
+
+def test_small_handwriting_photos_are_other_photos_read_the_same_way():
+    x, y = photo_digits(6, small=True)
+    big_x, _ = photo_digits(6)
+    assert len(x) == len(y) >= 3 and x.shape[1:] == (28, 28) and x.dtype == np.float32
+    assert not any(np.array_equal(small, big) for small in x for big in big_x)
 
 
 def test_fine_tuning_with_extra_data(tmp_path):

@@ -84,8 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="fine-tune: start from this trained model (shipped name, run directory or .keras file)")
     train.add_argument("--extra-data", type=_kinds, metavar="KIND[,KIND]",
                        help="extra training digits made by the vision pipeline: lowres (MNIST digits as "
-                            "low-resolution scans), photos (digits cut from synthetic photos)")
-    train.add_argument("--extra-photos", type=int, help="synthetic photos to cut digits from (default: 8000)")
+                            "low-resolution scans), photos (digits cut from synthetic photos), small (the same, "
+                            "small handwriting)")
+    train.add_argument("--extra-photos", type=int,
+                       help="synthetic photos to cut digits from, per kind (default: 8000)")
     _add_training_options(train)
 
     evaluate = commands.add_parser("evaluate", help="test-set metrics of a trained model")

@@ -23,7 +23,7 @@ from pathlib import Path
 from digitlab.errors import UserError
 
 # Kinds of extra training data (made by digitlab.vision.training_data).
-EXTRA_DATA_KINDS = ("lowres", "photos")
+EXTRA_DATA_KINDS = ("lowres", "photos", "small")
 
 # A "tiny" run exercises the whole pipeline in seconds (like pytorch/examples'
 # --dry-run): a few thousand images, two epochs.
@@ -59,7 +59,8 @@ class RunConfig:
     init_from: str | None = None
     # Extra training digits made by the vision pipeline (digitlab.vision.training_data):
     # "lowres" (MNIST training digits as low-resolution scans), "photos" (digits cut
-    # from extra_photos synthetic photos). Validation and test images stay MNIST's.
+    # from extra_photos synthetic photos), "small" (the same from extra_photos photos
+    # of small handwriting). Validation and test images stay MNIST's.
     extra_data: list[str] = dataclasses.field(default_factory=list)
     extra_photos: int = 8000
     # Optional subsets (first N images) for quick runs and tests; None means all.
@@ -95,8 +96,8 @@ class RunConfig:
             raise UserError(f"--extra-data takes {', '.join(EXTRA_DATA_KINDS)}; got {', '.join(unknown)}.")
         if self.extra_data and self.dataset != "mnist":
             raise UserError(f"--extra-data makes handwritten digits; it does not fit --dataset {self.dataset}.")
-        if not 1 <= self.extra_photos <= 100_000:
-            raise UserError(f"--extra-photos must be between 1 and 100000, got {self.extra_photos}.")
+        if not 1 <= self.extra_photos <= 50_000:
+            raise UserError(f"--extra-photos must be between 1 and 50000, got {self.extra_photos}.")
         if self.seed < 0:
             raise UserError(f"--seed must be a non-negative integer, got {self.seed}.")
 

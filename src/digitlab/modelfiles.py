@@ -42,21 +42,25 @@ def shipped_models(directory: Path = SHIPPED_MODELS_DIR) -> dict[str, dict]:
     return found
 
 
+# The shipped model made for reading photos, scans and drawings (`train --extra-data`),
+# chosen with benchmarks/realworld.py: what predict and serve use by default.
+READER_MODEL = "reader"
+
+
 def default_shipped_model(purpose: str = "mnist", directory: Path = SHIPPED_MODELS_DIR) -> dict | None:
     """The card of the default model for `purpose`, or None when no model is shipped.
 
     "mnist" (evaluate, export): the single model most accurate on the MNIST test set.
-    "images" (predict, serve: photos, scans, drawings): the most accurate of the
-    single models trained on the vision pipeline's own digits (`train --extra-data`),
-    if any is shipped, else the "mnist" choice. Ensembles are never the default:
-    they are several times slower per image.
+    "images" (predict, serve): the shipped READER_MODEL if there is one, else the
+    "mnist" choice. Ensembles are never the default: they cost the sum of their
+    members per image.
     """
     if purpose not in ("mnist", "images"):
         raise ValueError(f"purpose must be 'mnist' or 'images', got {purpose!r}")
-    singles = [card for card in shipped_models(directory).values() if card.get("architecture") != "ensemble"]
-    if purpose == "images":
-        readers = [card for card in singles if card.get("extra_data")]
-        singles = readers or singles
+    shipped = shipped_models(directory)
+    if purpose == "images" and READER_MODEL in shipped:
+        return shipped[READER_MODEL]
+    singles = [card for card in shipped.values() if card.get("architecture") != "ensemble"]
     return max(singles, key=lambda card: card.get("test_accuracy", 0.0), default=None)
 
 

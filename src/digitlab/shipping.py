@@ -32,7 +32,7 @@ def _extra_data(config: dict, metrics: dict) -> dict | None:
     kinds = config.get("extra_data") or []
     if not kinds:
         return None
-    return {"kinds": kinds, "photos": config["extra_photos"] if "photos" in kinds else None,
+    return {"kinds": kinds, "photos": config["extra_photos"] if {"photos", "small"} & set(kinds) else None,
             "digits": metrics.get("extra_training_digits"),
             # Seconds spent making them (not in train_seconds); near 0 when they came from the cache.
             "seconds": metrics["timings_seconds"].get("extra_data")}

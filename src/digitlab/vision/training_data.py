@@ -3,7 +3,7 @@
 Usage:
 
     x, y = extra_training_data("lowres", images=x_train, labels=y_train, seed=42)   # (n, 28, 28) float32, labels
-    x, y = extra_training_data("photos", count=8_000)
+    x, y = extra_training_data("photos", count=8_000)        # or "small": photos of small handwriting
 
 A model trained on MNIST alone sees only MNIST's own rendering of a digit; the
 digits `digitlab predict` hands it have been through decode → threshold →
@@ -18,6 +18,9 @@ Two kinds of extra training digits close that gap (`digitlab train --extra-data`
 - "photos": the digits the pipeline cuts from synthetic photos
   (digitlab.vision.synthetic) with seeds in TRAINING_SEEDS, never the
   calibration or test seeds; photos whose digit count comes out wrong are skipped.
+- "small": the same from photos of small handwriting (digits 12–20 px tall,
+  less than MNIST's 20 px box, so the pipeline enlarges them), seeds from the
+  other end of TRAINING_SEEDS.
 
 Both go through the very pipeline that serves predictions, so the model learns
 its outputs. Making them takes minutes (the pipeline is ~3 ms a digit, ~50 ms a
@@ -46,6 +49,8 @@ from digitlab.vision.synthetic import TRAINING_SEEDS, render_photo
 LOWRES_HEIGHTS = (6, 10)
 # The page handed to the pipeline, in pixels per side (bilinear upscaling, like a viewer or scanner driver).
 LOWRES_PAGE_SIDES = (24, 64)
+# Digit heights (px) of the "small" photos: handwriting a little smaller than MNIST's 20 px box.
+SMALL_DIGIT_HEIGHTS = (12, 21)
 # Supersampling of the digit before averaging into scan pixels (each scan pixel counts 4×4 sub-pixels).
 SUBPIXELS = 4
 GREY_LEVELS = 16
@@ -89,10 +94,12 @@ def _lowres_chunk(images: np.ndarray, seed: int, first_index: int) -> list[np.nd
     return inputs
 
 
-def _photo_chunk(seeds: range) -> list[tuple[np.ndarray, int]]:
+def _photo_chunk(seeds: range, small: bool = False) -> list[tuple[np.ndarray, int]]:
     pairs = []
     for seed in seeds:
-        photo = render_photo(seed)
+        # Small handwriting: the digit height drawn from its own generator, the photo from the seed as usual.
+        height = int(np.random.default_rng([seed, 1]).integers(*SMALL_DIGIT_HEIGHTS)) if small else None
+        photo = render_photo(seed, digit_height=height)
         digits = analyze(photo.jpeg).digits
         if len(digits) == len(photo.text):  # else the labels could not be matched to the crops
             pairs += [(crop.model_input, int(character)) for crop, character in zip(digits, photo.text)]
@@ -121,14 +128,19 @@ def lowres_digits(images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np
     return np.stack([inputs[index] for index in kept]), np.asarray(labels)[kept]
 
 
-def photo_digits(count: int) -> tuple[np.ndarray, np.ndarray]:
-    """Digits cut by the pipeline from the first `count` synthetic training photos, with their labels."""
-    if count > len(TRAINING_SEEDS):
-        raise ValueError(f"at most {len(TRAINING_SEEDS):,} training photos, got {count:,}")
-    seeds = TRAINING_SEEDS[:count]
+def photo_digits(count: int, small: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Digits cut by the pipeline from `count` synthetic training photos, with their labels.
+
+    small=False: the first `count` TRAINING_SEEDS, digits 28–120 px tall; small=True:
+    the last `count` TRAINING_SEEDS (no photo is used twice), digits SMALL_DIGIT_HEIGHTS px tall.
+    """
+    if count > len(TRAINING_SEEDS) // 2:
+        raise ValueError(f"at most {len(TRAINING_SEEDS) // 2:,} training photos, got {count:,}")
+    seeds = TRAINING_SEEDS[-count:] if small else TRAINING_SEEDS[:count]
     step = max(1, CHUNK // 5)
     with _executor() as pool:
-        chunks = pool.map(_photo_chunk, [seeds[start:start + step] for start in range(0, count, step)])
+        batches = [seeds[start:start + step] for start in range(0, count, step)]
+        chunks = pool.map(_photo_chunk, batches, [small] * len(batches))
         pairs = [pair for chunk in chunks for pair in chunk]
     if not pairs:
         return np.zeros((0, 28, 28), np.float32), np.zeros((0,), np.uint8)
@@ -163,14 +175,17 @@ def extra_training_data(
         source = hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.ascontiguousarray(labels).tobytes())
         key = f"lowres-{source.hexdigest()[:12]}-seed{seed}"
     else:
-        key = f"photos-{count}"
+        key = f"{kind}-{count}"
     path = default_cache_dir(cache_dir) / "extra" / f"{key}-vision{vision_code_hash()}.npz"
     try:
         with np.load(path) as cached:
             return cached["x"], cached["y"]
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         pass  # not made yet, or unreadable: make it again
-    x, y = lowres_digits(images, labels, seed) if kind == "lowres" else photo_digits(count)
+    if kind == "lowres":
+        x, y = lowres_digits(images, labels, seed)
+    else:
+        x, y = photo_digits(count, small=kind == "small")
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.npz")
     np.savez(partial, x=x.astype(np.float32), y=y)

@@ -3,6 +3,7 @@
 Usage:
 
     .venv/bin/python benchmarks/realworld.py [--model NAME|PATH] [--count 300] [--out benchmarks/RESULTS-realworld.md]
+    .venv/bin/python benchmarks/realworld.py --compare deotte deotte-tuned   # also these models, same files
     .venv/bin/python benchmarks/realworld.py --calibrate     # confidence of digits vs non-digits (reject threshold)
 
 What it measures, every image read by Recognizer.read_many (files written to a
@@ -189,6 +190,8 @@ def calibrate(recognizer: Recognizer, count: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model to measure (default: what `digitlab predict` uses)")
+    parser.add_argument("--compare", nargs="*", default=[], metavar="MODEL",
+                        help="also read load_digits and the synthetic sets with these models, same threshold")
     parser.add_argument("--count", type=int, default=300, help="synthetic photos per set (default 300)")
     parser.add_argument("--calibrate", action="store_true", help="print the reject-threshold table and stop")
     parser.add_argument("--dev", action="store_true", help="synthetic photos from development seeds, not test seeds")
@@ -204,7 +207,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         sections = {}
+        file_sets = []
         paths, labels = load_digits_pngs(folder)
+        file_sets.append((paths, labels))
         started = time.perf_counter()
         sections["scikit-learn load_digits (1,797 real 8×8 digits, 43 writers, as 32×32 PNG)"] = \
             (score(read_files(recognizer, paths), labels), time.perf_counter() - started)
@@ -213,14 +218,22 @@ def main() -> None:
         seed_singles = range(seeds.start, seeds.start + count)
         seed_numbers = range(seeds.start + 50_000, seeds.start + 50_000 + count)
         paths, labels = synthetic_files(folder, seed_singles, (1, 1))
+        file_sets.append((paths, labels))
         started = time.perf_counter()
         sections[f"synthetic photos, single digits ({count}, seeds {seed_singles.start}…)"] = \
             (score(read_files(recognizer, paths), labels), time.perf_counter() - started)
         paths, labels = synthetic_files(folder, seed_numbers, (3, 5))
+        file_sets.append((paths, labels))
         started = time.perf_counter()
         sections[f"synthetic photos, 3–5 digit numbers ({count}, seeds {seed_numbers.start}…)"] = \
             (score(read_files(recognizer, paths), labels), time.perf_counter() - started)
         speed_rows = speed(recognizer, folder)
+        # The same files read by other models, for the comparison table.
+        compared = {}
+        for other_name in args.compare:
+            other = Recognizer(other_name, reject_below=recognizer.reject_below)
+            compared[other.name] = (other.info["test_accuracy"],
+                                    [score(read_files(other, paths), labels) for paths, labels in file_sets])
 
     report = [
         "# Reading real-world images",
@@ -246,6 +259,14 @@ def main() -> None:
     report += ["", "Speed of one photo, read end to end (decode, preprocess, segment, model), 30 reads:", "",
                "| photo | p50 | p95 |", "|---|---|---|"]
     report += [f"| {name} | {p50:.1f} ms | {p95:.1f} ms |" for name, p50, p95 in speed_rows]
+    if compared:
+        report += ["", f"Other models on the same files and threshold ({recognizer.reject_below}): right "
+                       "(right without reject):", "",
+                   "| model | MNIST test accuracy | load_digits | single digits | 3–5 digit numbers |",
+                   "|---|---|---|---|---|"]
+        for other_name, (accuracy, scores) in compared.items():
+            cells = [f"{c['correct'] / c['n']:.1%} ({c['raw_correct'] / c['n']:.1%})" for c in scores]
+            report.append(f"| {other_name} | {accuracy} | " + " | ".join(cells) + " |")
     out = args.out or (None if args.dev else str(Path(__file__).with_name("RESULTS-realworld.md")))
     if out:
         Path(out).write_text("\n".join(report) + "\n", encoding="utf-8")

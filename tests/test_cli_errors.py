@@ -81,3 +81,4 @@ def test_augmentation_on_a_non_tensorflow_backend_is_one_line(tmp_path, monkeypa
     monkeypatch.setenv("KERAS_BACKEND", "jax")
     result = digitlab("train", "--model", "cnn", "--augment", "--tiny", "--quiet", "--runs-dir", str(tmp_path))
     assert_one_line_error(result, "augmentation", "KERAS_BACKEND is 'jax'")
+    assert not any(tmp_path.iterdir()), "a refused run left a run directory behind"

@@ -148,7 +148,9 @@ def run_pipeline(
         dataset, (x_train, y_train), (x_test, y_test) = load_run_data(config)
     log(f"Data: {dataset.name}, {len(x_train):,} training and {len(x_test):,} test images ({dataset.source})")
 
-    initial = starting_model(config) if config.init_from else None  # before a run dir is made: it may fail
+    # Checks that may refuse the run, before a run directory is made for it.
+    engine = resolve_engine(config)
+    initial = starting_model(config) if config.init_from else None
     run_dir = Path(resume_dir) if resume_dir else rundir.new_run_dir(config.runs_dir, config.model)
     config.save(run_dir / rundir.CONFIG)
     log(f"Run directory: {run_dir}")
@@ -156,7 +158,7 @@ def run_pipeline(
     with timer("figures"):
         report.sample_grid(x_train[:9], y_train[:9], run_dir / "samples.png", class_names=dataset.class_names)
 
-    if resolve_engine(config) == "fast":
+    if engine == "fast":
         # Nothing on the fast path needs TensorFlow; without this, Keras would
         # import it (~5 s) merely to check for TensorFlow types when seeding and saving.
         keras_without_tensorflow()

@@ -40,3 +40,18 @@ def test_mlp_is_the_tutorial_architecture():
 def test_unknown_model_is_a_clear_error():
     with pytest.raises(UserError, match="unknown model 'nope'.*mlp"):
         create_model("nope")
+
+
+def test_models_command_lists_every_shipped_model_and_says_which_are_the_defaults(capsys):
+    from digitlab.cli import main
+    from digitlab.modelfiles import default_shipped_model, shipped_models
+
+    assert main(["models"]) == 0
+    output = capsys.readouterr().out
+    for name in list_models():
+        assert f"  {name} " in output
+    for name in shipped_models():
+        assert f"\n  {name} " in output
+    defaults = output.split("Defaults without --model:")[1]
+    assert f"use {default_shipped_model('mnist')['name']} (most accurate on MNIST)" in defaults
+    assert f"use {default_shipped_model('images')['name']} (made for photos and scans)" in defaults

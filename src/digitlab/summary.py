@@ -75,7 +75,7 @@ def format_evaluation(result: dict) -> str:
 
 
 def format_models() -> str:
-    from digitlab.modelfiles import shipped_models
+    from digitlab.modelfiles import default_shipped_model, shipped_models
     from digitlab.models import list_models, model_description
 
     lines = ["Registered architectures:"]
@@ -87,14 +87,19 @@ def format_models() -> str:
         lines.append("Shipped models: none yet (train one with `digitlab train --model NAME`, then `digitlab ship`).")
         return "\n".join(lines)
     lines.append("Shipped models (from their model cards; re-measure with benchmarks/models.py):")
-    lines.append(f"  {'name':<10} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
+    lines.append(f"  {'name':<12} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
                  f"{'training':>18}  most-confused pairs")
     for name, card in sorted(shipped.items(), key=lambda item: -item[1].get("test_accuracy", 0.0)):
         pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in card.get("confused_pairs", [])[:3])
         lines.append(
-            f"  {name:<10} {card.get('architecture', '—'):<12} {card.get('parameters', 0):>10,} "
+            f"  {name:<12} {card.get('architecture', '—'):<12} {card.get('parameters', 0):>10,} "
             f"{card.get('test_accuracy', 0):>9.2%} {card.get('error_count', 0):>7} {training_time(card):>18}  {pairs}"
         )
+    defaults = {purpose: default_shipped_model(purpose) for purpose in ("mnist", "images")}
+    lines += ["", "Defaults without --model: evaluate and export use "
+                  f"{defaults['mnist']['name'] if defaults['mnist'] else 'the newest run'} (most accurate on MNIST); "
+                  f"predict and serve use {defaults['images']['name'] if defaults['images'] else 'the newest run'} "
+                  "(made for photos and scans)."]
     return "\n".join(lines)
 
 

@@ -3,7 +3,10 @@
 Usage:
 
     .venv/bin/python benchmarks/fashion.py [--models mlp cnn] [--out benchmarks/RESULTS-fashion.md]
-    .venv/bin/python benchmarks/fashion.py --models mlp cnn vgg --runs-dir runs/fashion
+    .venv/bin/python benchmarks/fashion.py --models mlp cnn vgg vgg:no-augment --runs-dir runs/fashion
+
+A model written NAME:no-augment is trained with `--no-augment` (the registered
+recipes augment for handwriting: rotation and stroke width suit digits, not clothes).
 
 Each model is trained with its own recipe (`digitlab train --model NAME --dataset
 fashion --seed 42`) in a scratch runs directory, or in --runs-dir, where a
@@ -27,15 +30,19 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 
-def finished_run(runs_dir: Path, model: str) -> Path | None:
-    """The newest finished full-data Fashion-MNIST run of `model` with seed 42 in runs_dir, if any."""
+def finished_run(runs_dir: Path, model: str, augment: bool | None) -> Path | None:
+    """The newest finished full-data Fashion-MNIST run of `model` with seed 42 in runs_dir, if any.
+
+    augment=None: the model's own recipe; False: a --no-augment run.
+    """
     for run_dir in sorted(runs_dir.glob(f"*-{model}"), reverse=True):
         try:
             config = json.loads((run_dir / "config.json").read_text())
             finished = (run_dir / "metrics.json").is_file()
         except (OSError, ValueError):
             continue
-        if (finished and config.get("model") == model and config.get("dataset") == "fashion"
+        recipe_ok = "--no-augment" not in config.get("command", "") if augment is None else not config.get("augment")
+        if (finished and recipe_ok and config.get("model") == model and config.get("dataset") == "fashion"
                 and config.get("seed") == 42 and not config.get("limit_train")):
             return run_dir
     return None
@@ -53,20 +60,22 @@ def main() -> None:
         "|---|---|---:|---:|---:|---|",
     ]
     with tempfile.TemporaryDirectory() as scratch:
-        for name in args.models:
-            runs_dir = args.runs_dir or Path(scratch) / name
-            run_dir = finished_run(runs_dir, name)
+        for entry in args.models:
+            name, _, variant = entry.partition(":")
+            augment = False if variant == "no-augment" else None
+            runs_dir = args.runs_dir or Path(scratch) / entry.replace(":", "-")
+            run_dir = finished_run(runs_dir, name, augment)
             if run_dir is None:
                 command = ["digitlab", "train", "--model", name, "--dataset", "fashion", "--seed", "42", "--quiet",
-                           "--runs-dir", str(runs_dir)]
+                           "--runs-dir", str(runs_dir)] + (["--no-augment"] if augment is False else [])
                 subprocess.run([sys.executable, "-m", *command], check=True, stdout=subprocess.DEVNULL)
-                run_dir = finished_run(runs_dir, name)
+                run_dir = finished_run(runs_dir, name, augment)
             metrics = json.loads((run_dir / "metrics.json").read_text())
             config = json.loads((run_dir / "config.json").read_text())
             recipe = f"{config['epochs']} epochs, {config['engine']} engine" + (", augmented" if config["augment"] else "")
             pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in metrics["confused_pairs"][:3])
             rows.append(
-                f"| {name} | {recipe} | {metrics['test_accuracy']:.2%} | {metrics['error_count']} "
+                f"| {entry} | {recipe} | {metrics['test_accuracy']:.2%} | {metrics['error_count']} "
                 f"| {metrics['timings_seconds']['train']:.0f} | {pairs} |"
             )
             print(rows[-1], flush=True)

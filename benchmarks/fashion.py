@@ -35,13 +35,16 @@ def finished_run(runs_dir: Path, model: str, augment: bool | None) -> Path | Non
 
     augment=None: the model's own recipe; False: a --no-augment run.
     """
+    from digitlab.models import model_recipe
+
     for run_dir in sorted(runs_dir.glob(f"*-{model}"), reverse=True):
         try:
             config = json.loads((run_dir / "config.json").read_text())
             finished = (run_dir / "metrics.json").is_file()
         except (OSError, ValueError):
             continue
-        recipe_ok = "--no-augment" not in config.get("command", "") if augment is None else not config.get("augment")
+        wanted = model_recipe(model).get("augment", False) if augment is None else augment
+        recipe_ok = config.get("augment", False) == wanted
         if (finished and recipe_ok and config.get("model") == model and config.get("dataset") == "fashion"
                 and config.get("seed") == 42 and not config.get("limit_train")):
             return run_dir

@@ -133,6 +133,7 @@ def _least_confident(result) -> float:
 
 def calibration_digits(recognizer: Recognizer, count: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{kind: (least confidence, read right)} for the two kinds of calibration digits."""
+    from digitlab.config import RunConfig, validation_size
     from digitlab.data import load_dataset
     from digitlab.vision.training_data import render_low_resolution
 
@@ -140,7 +141,7 @@ def calibration_digits(recognizer: Recognizer, count: int) -> dict[str, tuple[np
     photo_results = [recognizer.read(photo.jpeg) for photo in photos]
     # MNIST's validation images (the last 6,000 training images, never trained on) as low-resolution scans.
     mnist = load_dataset("mnist")
-    first = len(mnist.x_train) - 6000
+    first = len(mnist.x_train) - validation_size(len(mnist.x_train), RunConfig())
     scans = [render_low_resolution(mnist.x_train[first + index], np.random.default_rng([CALIBRATION_SEEDS[0], index]))
              for index in range(count)]
     scan_results = [recognizer.read(scan) for scan in scans]

@@ -30,6 +30,11 @@ EXTRA_DATA_KINDS = ("lowres", "photos", "small")
 TINY_LIMITS = {"limit_train": 2000, "limit_test": 500, "epochs": 2}
 
 
+def validation_size(n_images: int, config: "RunConfig") -> int:
+    """How many images Keras' validation_split holds out (it takes the last ones)."""
+    return n_images - int(n_images * (1.0 - config.validation_split))
+
+
 @dataclasses.dataclass
 class RunConfig:
     """Hyperparameters and data choices of one run (the tutorial's values by default)."""

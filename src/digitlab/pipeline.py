@@ -26,7 +26,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from digitlab import rundir
-from digitlab.config import RunConfig
+from digitlab.config import RunConfig, validation_size
 from digitlab.errors import UserError
 
 
@@ -95,7 +95,6 @@ def load_run_data(config: RunConfig):
 
 def extra_digits(config: RunConfig, x_train: np.ndarray, y_train: np.ndarray, log: Callable[[str], None]):
     """The --extra-data digits (float32 model inputs, integer labels), never made from validation images."""
-    from digitlab.train import validation_size
     from digitlab.vision.training_data import extra_training_data
 
     n_train = len(x_train) - validation_size(len(x_train), config)
@@ -103,7 +102,7 @@ def extra_digits(config: RunConfig, x_train: np.ndarray, y_train: np.ndarray, lo
     for kind in config.extra_data:
         log(f"Extra training digits: {kind} (made once by the vision pipeline, then cached)")
         x, y = extra_training_data(kind, images=x_train[:n_train], labels=y_train[:n_train], seed=config.seed,
-                                   count=config.extra_photos, cache_dir=None)
+                                   count=config.extra_photos)
         log(f"  {len(x):,} digits")
         inputs.append(x)
         labels.append(y)
@@ -142,7 +141,7 @@ def run_pipeline(
         from digitlab.models import create_model
         from digitlab.modelfiles import file_sha256, load_keras_model
         from digitlab.scoring import predict_probabilities, score_model
-        from digitlab.train import compile_model, fit, prepare_images, prepare_labels, resolve_engine, validation_size
+        from digitlab.train import compile_model, fit, prepare_images, prepare_labels, resolve_engine
 
     with timer("load_data"):
         dataset, (x_train, y_train), (x_test, y_test) = load_run_data(config)

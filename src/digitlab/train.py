@@ -22,7 +22,7 @@ import keras
 import numpy as np
 
 from digitlab import rundir
-from digitlab.config import RunConfig
+from digitlab.config import RunConfig, validation_size
 from digitlab.errors import UserError
 
 
@@ -40,11 +40,6 @@ def steps_per_epoch(n_images: int, config: RunConfig, n_extra: int = 0) -> int:
     """Optimizer steps in one epoch once the validation split is held out (plus n_extra extra training images)."""
     n_train = n_images - validation_size(n_images, config) + n_extra
     return math.ceil(n_train / config.batch_size)
-
-
-def validation_size(n_images: int, config: RunConfig) -> int:
-    """How many images Keras' validation_split holds out (it takes the last ones)."""
-    return n_images - int(n_images * (1.0 - config.validation_split))
 
 
 def compile_model(model: keras.Model, config: RunConfig, n_images: int | None = None, n_extra: int = 0) -> None:

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlab import rundir
-from digitlab.config import RunConfig
+from digitlab.config import RunConfig, validation_size
 
 # Writing a checkpoint costs tens of milliseconds; an MLP epoch here takes a few
 # hundred, so checkpoint by wall time rather than after every epoch.
@@ -190,8 +190,6 @@ def fit_fast(
 
     enable_compilation_cache()
     run_dir = Path(run_dir)
-    from digitlab.train import validation_size
-
     n_train = len(images) - validation_size(len(images), config)
     train_images, train_labels = jax.device_put(images[:n_train]), jax.device_put(labels[:n_train])
     validation_images, validation_labels = images[n_train:], labels[n_train:]

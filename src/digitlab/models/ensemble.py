@@ -69,7 +69,7 @@ def _member_record(spec: str, model_path: Path) -> dict:
 def ship_ensemble(member_specs: list[str], name: str, runs_dir: str = "runs", models_dir: Path | None = None) -> Path:
     """Build, measure and ship an ensemble of trained models as models_dir/name/ (model.keras, model.onnx, card)."""
     from digitlab.backend import import_keras
-    from digitlab.config import RunConfig
+    from digitlab.config import RunConfig, validation_size
     from digitlab.data import load_dataset
     from digitlab.export import export_model
     from digitlab.modelfiles import SHIPPED_MODELS_DIR, file_sha256, load_keras_model, resolve_model_path
@@ -92,8 +92,6 @@ def ship_ensemble(member_specs: list[str], name: str, runs_dir: str = "runs", mo
     model = build_ensemble([load_keras_model(path) for path in paths], name=name)
 
     test_probabilities, metrics = score_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
-    from digitlab.train import validation_size  # imports Keras: after import_keras() above
-
     # The same last training images Keras' validation_split held out from every member.
     n_validation = validation_size(len(dataset.x_train), RunConfig(validation_split=split))
     validation_probabilities = predict_probabilities(model, dataset.x_train[-n_validation:])

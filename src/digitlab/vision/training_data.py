@@ -172,7 +172,8 @@ def extra_training_data(
     if kind == "lowres":
         if images is None or labels is None:
             raise ValueError("lowres digits are made from training images: pass images and labels")
-        source = hashlib.sha256(np.ascontiguousarray(images).tobytes() + np.ascontiguousarray(labels).tobytes())
+        source = hashlib.sha256(np.ascontiguousarray(images))
+        source.update(np.ascontiguousarray(labels))
         key = f"lowres-{source.hexdigest()[:12]}-seed{seed}"
     else:
         key = f"{kind}-{count}"

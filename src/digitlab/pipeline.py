@@ -136,7 +136,13 @@ def run_pipeline(
     with timer("import_keras"):
         from digitlab.backend import import_keras, keras_without_tensorflow
 
-        import_keras()
+        keras = import_keras()
+        if keras.backend.backend() == "jax":
+            from digitlab.fast.engine import enable_compilation_cache
+
+            # Before the model is built: Keras compiles one small XLA program per
+            # weight initializer (~1 s in all for the MLP), and the cache keeps them too.
+            enable_compilation_cache()
         from digitlab import report
         from digitlab.models import create_model
         from digitlab.modelfiles import file_sha256, load_keras_model

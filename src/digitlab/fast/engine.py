@@ -7,7 +7,8 @@ Usage (Keras must run on the JAX backend):
 Why it is fast: `model.fit` runs a Python loop that dispatches one compiled
 step per batch, and on a 2-core CPU that overhead dominates a small model. Here
 the data stay in memory as one array, the shuffle happens inside the program,
-and `jax.lax.scan` runs every step of an epoch in a single XLA call. The model,
+and `jax.lax.scan` runs every step of an epoch in a single XLA call, in which
+convolutions and pooling run as matrix multiplies (`convolutions.py`). The model,
 optimizer, loss, batch size, validation split and dropout are exactly those of
 the Keras recipe, through Keras' own stateless API (`model.stateless_call`,
 `optimizer.stateless_apply`), and the results are written back into the Keras
@@ -31,6 +32,7 @@ import numpy as np
 
 from digitlab import rundir
 from digitlab.config import RunConfig, validation_size
+from digitlab.fast.convolutions import matmul_convolutions
 
 # Writing a checkpoint costs tens of milliseconds; an MLP epoch here takes a few
 # hundred, so checkpoint by wall time rather than after every epoch.
@@ -211,7 +213,10 @@ def fit_fast(
     base_key = jax.random.PRNGKey(config.seed)
     last_checkpoint = time.perf_counter()
     try:
-        with history_path.open("a" if first_epoch else "w", newline="", encoding="utf-8") as handle:
+        # The programs are traced at their first call, inside this context:
+        # convolutions and pooling then compile to matrix multiplies (see convolutions.py).
+        mode = "a" if first_epoch else "w"
+        with matmul_convolutions(), history_path.open(mode, newline="", encoding="utf-8") as handle:
             # The columns and order of Keras' CSVLogger.
             columns = ["epoch", "accuracy", "loss"] + (["val_accuracy", "val_loss"] if evaluate else [])
             writer = csv.DictWriter(handle, fieldnames=columns)

@@ -28,51 +28,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import resource
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
-from pathlib import Path
 
 import numpy as np
+from common import ROOT, forward_flops, machine_line, matmul_flops_per_second
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS-inference.md"
 RUNTIMES = ("keras", "onnx")
 BATCH = 1000
-
-
-def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
-    """Best-of-N float32 matrix multiply through NumPy's BLAS, in FLOP/s."""
-    rng = np.random.default_rng(0)
-    a, b = rng.random((size, size), dtype=np.float32), rng.random((size, size), dtype=np.float32)
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - started)
-    return 2 * size**3 / best
-
-
-def forward_flops(model) -> int:
-    """2 × multiply-adds per image of the Conv2D and Dense layers (nested models included)."""
-    import keras
-
-    total = 0
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            total += forward_flops(layer)
-        elif isinstance(layer, keras.layers.Conv2D):
-            kernel_h, kernel_w, channels_in, channels_out = layer.kernel.shape
-            _, out_h, out_w, _ = layer.output.shape
-            total += 2 * kernel_h * kernel_w * channels_in * channels_out * out_h * out_w
-        elif isinstance(layer, keras.layers.Dense):
-            inputs, outputs = layer.kernel.shape
-            total += 2 * inputs * outputs
-    return int(total)
 
 
 def measure(model_name: str, runtime: str, latency_calls: int) -> dict:
@@ -131,8 +97,7 @@ def write_results(rows: list[dict], flops: dict, flops_per_second: float, comman
     lines = [
         "# Inference speed per model and runtime",
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}",
+        f"- date, machine: {machine_line()}",
         f"- matrix multiply (NumPy float32 2048², best of 5, measured at the start of this run): "
         f"{flops_per_second / 1e9:.0f} GFLOP/s",
         f"- command: `{command}`",
@@ -201,6 +166,7 @@ def main() -> None:
     print(text)
     if not args.no_write:
         RESULTS.write_text(text, encoding="utf-8")
+        RESULTS.with_suffix(".json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -18,19 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
-ROOT = Path(__file__).resolve().parents[1]
+from common import machine_line, matmul_flops_per_second, run_process
 EPOCHS, N_TRAIN, N_VALIDATION = 10, 54_000, 6_000
 # The tutorial MLP's multiply-adds per image, layer by layer (784→128→64→10).
 LAYER_MACS = [784 * 128, 128 * 64, 64 * 10]
@@ -42,33 +37,6 @@ def training_flops() -> float:
     forward = 2 * sum(LAYER_MACS)
     per_training_image = 3 * forward - 2 * LAYER_MACS[0]
     return EPOCHS * (N_TRAIN * per_training_image + N_VALIDATION * forward)
-
-
-def matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
-    """Best-of-N float32 matrix multiply through NumPy's BLAS, in FLOP/s."""
-    rng = np.random.default_rng(0)
-    left, right = rng.random((size, size), dtype=np.float32), rng.random((size, size), dtype=np.float32)
-    left @ right  # warm-up
-    best = min(_timed(lambda: left @ right) for _ in range(repeats))
-    return 2 * size**3 / best
-
-
-def _timed(function) -> float:
-    started = time.perf_counter()
-    function()
-    return time.perf_counter() - started
-
-
-def run_process(command: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MB, and stdout of one process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
-    if status != 0:
-        raise SystemExit(f"{' '.join(command)} failed with status {status}")
-    return wall, usage.ru_maxrss // 1024, output
 
 
 def measure(variant: str, runs_dir: Path) -> dict:
@@ -123,8 +91,7 @@ def main() -> None:
     text = "\n".join([
         "# Training speed: the tutorial MLP, 10 epochs",
         "",
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.machine()}, {os.cpu_count()} cores · "
-        f"Python {platform.python_version()} · median of {args.repeats} runs per variant, alternating order",
+        f"Date: {machine_line()} · median of {args.repeats} runs per variant, alternating order",
         "",
         f"Reproduce: `.venv/bin/python benchmarks/training.py --repeats {args.repeats}`",
         "",
@@ -141,6 +108,14 @@ def main() -> None:
         "",
     ])
     args.out.write_text(text, encoding="utf-8")
+    fast = "digitlab (fast engine)"
+    summary = {  # for benchmarks/run.py's goal table
+        "process_speedup": reference_wall / median(fast, "wall"),
+        "loop_speedup": reference_train / median(fast, "train"),
+        "loop_over_floor": median(fast, "train") / floor,
+        "accuracy": min(run["accuracy"] for run in results[fast]),
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     print(text)
 
 

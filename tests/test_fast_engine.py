@@ -90,3 +90,16 @@ def test_fast_engine_is_repeatable_and_resumable(fast_and_keras_runs, tmp_path):
     assert [row["epoch"] for row in rows] == [0.0, 1.0, 2.0]
     # The resumed epochs shuffle as the uninterrupted run did, so the curves agree closely.
     assert rows[-1]["val_accuracy"] == pytest.approx(history(fast)[-1]["val_accuracy"], abs=0.01)
+
+
+def test_fast_engine_trains_a_cnn_as_model_fit_does(tmp_path):
+    # On the fast engine, convolutions and pooling run as matrix multiplies (digitlab.fast.convolutions).
+    small = ["--model", "cnn", "--epochs", "2", "--limit-train", "3000", "--limit-test", "500", "--quiet"]
+    fast = train(tmp_path, "--engine", "fast", *small)
+    keras_fit = train(tmp_path, "--engine", "keras", *small, backend="tensorflow")
+    assert metrics(fast)["versions"]["backend"] == "jax"
+    assert metrics(fast)["reload_identical"] is True
+    for curve in (history(fast), history(keras_fit)):
+        assert curve[1]["loss"] < curve[0]["loss"]
+    accuracies = [metrics(run)["test_accuracy"] for run in (fast, keras_fit)]
+    assert min(accuracies) > 0.7 and abs(accuracies[0] - accuracies[1]) < 0.05  # ~0.8 after 2 small epochs

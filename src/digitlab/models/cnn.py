@@ -19,11 +19,12 @@ def _image_input(input_shape: tuple[int, ...]):
     return inputs, features
 
 
-# Engines: a recipe that augments trains with model.fit on TensorFlow (the
-# augmentation is a tf.data pipeline); without augmentation the fast engine
-# trains on JAX, its convolutions written as matrix multiplies
-# (digitlab.fast.convolutions), 4-5x faster per epoch than TensorFlow here.
-@register_model("cnn", epochs=15)
+# CNN recipes train with model.fit on TensorFlow, whose oneDNN convolutions
+# use both cores. The fast engine (`--engine fast`, JAX) trains them too, its
+# convolutions written as matrix multiplies (digitlab.fast.convolutions), but
+# measured here it only matches TensorFlow: keras-io convnet 11 s/epoch vs
+# 7.6 s, vgg without augmentation 34-39 s vs 32-47 s (benchmarks/training_throughput.py).
+@register_model("cnn", epochs=15, engine="keras")
 def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.5):
     """The keras-io "Simple MNIST convnet": two conv/pool blocks, dropout 0.5 (~99.2 %)."""
     import keras
@@ -49,7 +50,7 @@ def _conv_bn(features, filters: int, kernel_size: int = 3, strides: int = 1):
 
 
 @register_model(
-    "vgg", epochs=30, batch_size=128, learning_rate=0.003, lr_schedule="cosine", augment=True
+    "vgg", epochs=30, batch_size=128, learning_rate=0.003, lr_schedule="cosine", augment=True, engine="keras"
 )
 def vgg(
     input_shape: tuple[int, ...] = (28, 28),
@@ -78,7 +79,7 @@ def vgg(
 
 
 @register_model(
-    "deotte", epochs=40, batch_size=128, learning_rate=0.003, lr_schedule="cosine", augment=True
+    "deotte", epochs=40, batch_size=128, learning_rate=0.003, lr_schedule="cosine", augment=True, engine="keras"
 )
 def deotte(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.4):
     """Chris Deotte's Kaggle MNIST CNN: stacked 3×3 convolutions, strided 5×5 downsampling, batch norm."""

@@ -1,0 +1,86 @@
+"""What every speed benchmark here shares: the machine's matmul rate, child processes, FLOP counts.
+
+Used as `from common import ...` by the scripts in this folder (run as
+`python benchmarks/NAME.py`, so this folder is on sys.path).
+
+The compute floor of a figure is its FLOPs ÷ the float32 matrix-multiply rate
+NumPy's BLAS reaches on this machine. That rate varies between runs on a shared
+machine (measured 179 and 349 GFLOP/s on the same day), so it is measured at
+the start of a run, and `benchmarks/run.py` measures it once and hands it to
+every script through DIGITLAB_BENCH_MATMUL_FLOPS, so that every floor in one
+RESULTS.md uses the same figure.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+MATMUL_ENVIRONMENT = "DIGITLAB_BENCH_MATMUL_FLOPS"
+
+
+def measure_matmul_flops_per_second(size: int = 2048, repeats: int = 5) -> float:
+    """Best-of-N float32 size² matrix multiply through NumPy's BLAS, in FLOP/s."""
+    rng = np.random.default_rng(0)
+    left, right = rng.random((size, size), dtype=np.float32), rng.random((size, size), dtype=np.float32)
+    left @ right  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        left @ right
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best
+
+
+def matmul_flops_per_second() -> float:
+    """The rate the runner measured for this run, or a fresh measurement when run alone."""
+    given = os.environ.get(MATMUL_ENVIRONMENT)
+    return float(given) if given else measure_matmul_flops_per_second()
+
+
+def run_process(command: list[str], environment: dict | None = None) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS in MB, and stdout of one child process; stops the run if it fails."""
+    started = time.perf_counter()
+    with tempfile.TemporaryFile("w+") as errors:
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True, cwd=ROOT,
+                                   env=environment)
+        output = process.stdout.read()
+        # wait4 rather than wait: it also returns the child's peak memory.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        wall = time.perf_counter() - started
+        if process.returncode != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed with status {process.returncode}:\n{errors.read()[-2000:]}")
+    return wall, usage.ru_maxrss // 1024, output
+
+
+def machine_line() -> str:
+    return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.machine()}, {os.cpu_count()} cores · "
+            f"Python {platform.python_version()}")
+
+
+def forward_flops(model) -> int:
+    """2 × multiply-adds per image of the Conv2D and Dense layers (nested models included)."""
+    import keras
+
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            total += forward_flops(layer)
+        elif isinstance(layer, keras.layers.Conv2D):
+            kernel_h, kernel_w, channels_in, channels_out = layer.kernel.shape
+            _, out_h, out_w, _ = layer.output.shape
+            total += 2 * kernel_h * kernel_w * channels_in * channels_out * out_h * out_w
+        elif isinstance(layer, keras.layers.Dense):
+            inputs, outputs = layer.kernel.shape
+            total += 2 * inputs * outputs
+    return int(total)

@@ -103,3 +103,15 @@ def test_fast_engine_trains_a_cnn_as_model_fit_does(tmp_path):
         assert curve[1]["loss"] < curve[0]["loss"]
     accuracies = [metrics(run)["test_accuracy"] for run in (fast, keras_fit)]
     assert min(accuracies) > 0.7 and abs(accuracies[0] - accuracies[1]) < 0.05  # ~0.8 after 2 small epochs
+
+
+def test_fast_engine_augments_in_its_program(tmp_path):
+    small = ["--augment", "--engine", "fast", "--epochs", "2", "--limit-train", "3000", "--limit-test", "500", "--quiet"]
+    augmented = train(tmp_path / "augmented", *small)
+    assert json.loads((augmented / "config.json").read_text())["augment"] is True
+    assert metrics(augmented)["versions"]["backend"] == "jax"
+    assert metrics(augmented)["test_accuracy"] > 0.5  # ~0.66 after 2 small augmented epochs; chance is 0.1
+    # Same seed, same augmented batches: the run repeats exactly.
+    assert history(train(tmp_path / "again", *small)) == history(augmented)
+    plain = train(tmp_path / "plain", *[arg for arg in small if arg != "--augment"])
+    assert history(plain)[0]["loss"] < history(augmented)[0]["loss"]  # augmented batches are harder to fit

@@ -39,10 +39,15 @@ from digitlab.fast.convolutions import matmul_convolutions
 CHECKPOINT_SECONDS = 10.0
 
 
-def _epoch_program(model, loss_function, batch_size: int, n_train: int):
-    """A jitted function (state, images, labels, key) → (state, mean loss, accuracy) for one epoch."""
+def _epoch_program(model, loss_function, batch_size: int, n_train: int, augment_config: RunConfig | None = None):
+    """A jitted function (state, images, labels, key) → (state, mean loss, accuracy) for one epoch.
+
+    With augment_config, every batch is augmented in the program (fast/augment.py).
+    """
     import jax
     import jax.numpy as jnp
+
+    from digitlab.fast.augment import augment_batch
 
     optimizer = model.optimizer
     steps = -(-n_train // batch_size)  # Keras runs a short last batch: ceil(n / batch_size) steps
@@ -71,15 +76,20 @@ def _epoch_program(model, loss_function, batch_size: int, n_train: int):
     def run_epoch(state, images, labels, key):
         # A fresh shuffle every epoch, as model.fit(shuffle=True) does. One
         # batch shape for every step lets XLA compile the step once.
-        order = jax.random.permutation(key, n_train)
+        shuffle_key, augment_key = jax.random.split(key)
+        # (Without augmentation the whole key shuffles, as before augmentation existed: same runs, same results.)
+        order = jax.random.permutation(shuffle_key if augment_config else key, n_train)
         order = jnp.concatenate([order, order[:padding]]).reshape(steps, batch_size)
         weights = (jnp.arange(steps * batch_size) < n_train).astype(images.dtype).reshape(steps, batch_size)
 
         def scan_step(state, batch):
-            indices, batch_weights = batch
-            return train_step(state, (images[indices], labels[indices], batch_weights))
+            indices, batch_weights, step = batch
+            batch_images = images[indices]
+            if augment_config:
+                batch_images = augment_batch(batch_images, jax.random.fold_in(augment_key, step), augment_config)
+            return train_step(state, (batch_images, labels[indices], batch_weights))
 
-        state, (loss_sums, corrects) = jax.lax.scan(scan_step, state, (order, weights))
+        state, (loss_sums, corrects) = jax.lax.scan(scan_step, state, (order, weights, jnp.arange(steps)))
         return state, loss_sums.sum() / n_train, corrects.sum() / n_train
 
     return run_epoch
@@ -199,7 +209,8 @@ def fit_fast(
     model.optimizer.build(model.trainable_variables)
     first_epoch = _restore_checkpoint(model, run_dir)
     loss_function = keras.losses.get(config.loss)
-    run_epoch = _epoch_program(model, loss_function, config.batch_size, n_train)
+    run_epoch = _epoch_program(model, loss_function, config.batch_size, n_train,
+                               augment_config=config if config.augment else None)
     evaluate = _evaluation_program(model, loss_function) if len(validation_images) else None
     state = (
         [variable.value for variable in model.trainable_variables],

@@ -85,7 +85,7 @@ def main() -> None:
         worst = max(abs(intercept + slope * x - y) / y for x, y in zip(seen, seconds))
         lines.append(f"- {engine}: training time ≈ {intercept:.2f} s fixed (start-up, compilation, first-epoch "
                      f"costs) + {slope * 1e6:.2f} ms per 1,000 images seen; the straight line is within "
-                     f"{worst:.0%} of every measurement.")
+                     f"{worst:.1%} of every measurement.")
     lines += [
         "",
         "| batch size (fast engine, 60,000 images) | training s | per 1,000 images seen, ms | test accuracy |",

@@ -96,7 +96,8 @@ def main() -> None:
         + "".join(f" {target:.1%} reached? | speed-up to {target:.1%} |" for target in TARGETS),
         "|---|---|---:|---:|---:|---:|" + "---|---:|" * len(TARGETS),
     ]
-    reference_cells = "".join(f" {describe_reference(baseline, target)} | 1.0× |" for target in TARGETS)
+    reference_cells = "".join(f" {describe_reference(baseline, target)} | "
+                              f"{'1.0×' if baseline['reached'][target] is not None else '—'} |" for target in TARGETS)
     best_reference = max(epoch["test_accuracy"] for epoch in baseline["epochs"])
     lines.append(f"| reference: keras-io convnet, model.fit, up to 15 epochs | tensorflow | "
                  f"{baseline['epochs'][-1]['train_seconds']:.0f} | {baseline['wall']:.0f} | {best_reference:.2%} (best epoch) "

@@ -13,9 +13,11 @@ RESULTS.md uses the same figure.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
+import sys
 import tempfile
 import time
 from datetime import datetime, timezone
@@ -61,6 +63,24 @@ def run_process(command: list[str], environment: dict | None = None) -> tuple[fl
             errors.seek(0)
             raise SystemExit(f"{' '.join(command)} failed with status {process.returncode}:\n{errors.read()[-2000:]}")
     return wall, usage.ru_maxrss // 1024, output
+
+
+def digitlab_train(arguments: list[str], runs_dir: Path, environment: dict | None = None) -> tuple[float, int, dict]:
+    """`digitlab train ARGUMENTS --quiet` into a new folder under runs_dir: wall s, peak RSS MB, its metrics.json."""
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    target = Path(tempfile.mkdtemp(dir=runs_dir))
+    wall, rss, _ = run_process([sys.executable, "-m", "digitlab", "train", *arguments, "--quiet",
+                                "--runs-dir", str(target)], environment)
+    (run_dir,) = list(target.iterdir())
+    return wall, rss, json.loads((run_dir / "metrics.json").read_text())
+
+
+def write_results(path: Path, lines: list[str]) -> str:
+    """Write a results file (and show it)."""
+    text = "\n".join(lines)
+    path.write_text(text, encoding="utf-8")
+    print(text)
+    return text
 
 
 def machine_line() -> str:

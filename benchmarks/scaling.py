@@ -15,7 +15,6 @@ images seen, so a constant column means training time is linear in the data.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import machine_line, run_process
+from common import digitlab_train, machine_line, write_results
 
 SIZES = (15_000, 30_000, 60_000)
 BATCHES = (32, 64, 128, 256, 512)
@@ -31,13 +30,10 @@ ENGINES = {"keras": "tensorflow", "fast": "jax"}
 
 
 def train(engine: str, images: int, batch: int, runs_dir: Path) -> dict:
-    target = runs_dir / f"{engine}-{images}-{batch}"
-    environment = {**os.environ, "KERAS_BACKEND": ENGINES[engine]}
-    run_process([sys.executable, "-m", "digitlab", "train", "--model", "mlp", "--engine", engine,
-                 "--limit-train", str(images), "--batch-size", str(batch), "--quiet", "--runs-dir", str(target)],
-                environment)
-    (run_dir,) = list(target.iterdir())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    _, _, metrics = digitlab_train(
+        ["--model", "mlp", "--engine", engine, "--limit-train", str(images), "--batch-size", str(batch)],
+        runs_dir, {**os.environ, "KERAS_BACKEND": ENGINES[engine]},
+    )
     return {"train": metrics["timings_seconds"]["train"], "accuracy": metrics["test_accuracy"],
             "seen": 10 * images}
 
@@ -101,9 +97,7 @@ def main() -> None:
         "faster per image, but 10 epochs then make fewer updates, so accuracy moves too.",
         "",
     ]
-    text = "\n".join(lines)
-    args.out.write_text(text, encoding="utf-8")
-    print(text)
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

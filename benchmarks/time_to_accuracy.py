@@ -28,7 +28,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import machine_line, run_process
+from common import digitlab_train, machine_line, run_process, write_results
 
 TARGETS = (0.990, 0.995)
 # (what it is, `digitlab train` arguments). Chosen to be the shortest runs of
@@ -51,11 +51,7 @@ def reference() -> dict:
 
 
 def digitlab_run(arguments: list[str], runs_dir: Path) -> dict:
-    target = runs_dir / str(len(list(runs_dir.iterdir())))
-    wall, rss, _ = run_process([sys.executable, "-m", "digitlab", "train", *arguments, "--quiet",
-                                "--runs-dir", str(target)])
-    (run_dir,) = list(target.iterdir())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    wall, rss, metrics = digitlab_train(arguments, runs_dir)
     return {"wall": wall, "rss": rss, "train": metrics["timings_seconds"]["train"],
             "accuracy": metrics["test_accuracy"], "backend": metrics["versions"]["backend"]}
 
@@ -123,8 +119,7 @@ def main() -> None:
         "Speed-up: the reference's time to the target ÷ the recipe's training time.",
         "",
     ]
-    text = "\n".join(lines)
-    args.out.write_text(text, encoding="utf-8")
+    write_results(args.out, lines)
     fastest = {}  # for benchmarks/run.py's goal table: the best speed-up to each target
     for target in TARGETS:
         reached = [run["train"] for _, _, run in runs if run["accuracy"] >= target]
@@ -132,7 +127,6 @@ def main() -> None:
         fastest[f"{target:.3f}"] = {"digitlab_seconds": min(reached) if reached else None,
                                     "reference_seconds": reference_seconds}
     args.out.with_suffix(".json").write_text(json.dumps(fastest, indent=1), encoding="utf-8")
-    print(text)
 
 
 if __name__ == "__main__":

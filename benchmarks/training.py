@@ -22,10 +22,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from common import machine_line, matmul_flops_per_second, run_process
+from common import digitlab_train, machine_line, matmul_flops_per_second, run_process
 EPOCHS, N_TRAIN, N_VALIDATION = 10, 54_000, 6_000
 # The tutorial MLP's multiply-adds per image, layer by layer (784→128→64→10).
 LAYER_MACS = [784 * 128, 128 * 64, 64 * 10]
@@ -45,12 +44,7 @@ def measure(variant: str, runs_dir: Path) -> dict:
         result = json.loads(output.strip().splitlines()[-1])
         return {"wall": wall, "rss": rss, "train": result["fit_seconds"], "accuracy": result["test_accuracy"]}
     engine = "keras" if variant == "digitlab --engine keras" else "fast"
-    target = runs_dir / f"{engine}-{time.time_ns()}"
-    command = [sys.executable, "-m", "digitlab", "train", "--model", "mlp", "--engine", engine, "--quiet",
-               "--runs-dir", str(target)]
-    wall, rss, _ = run_process(command)
-    (run_dir,) = list(target.iterdir())
-    metrics = json.loads((run_dir / "metrics.json").read_text())
+    wall, rss, metrics = digitlab_train(["--model", "mlp", "--engine", engine], runs_dir)
     return {"wall": wall, "rss": rss, "train": metrics["timings_seconds"]["train"],
             "accuracy": metrics["test_accuracy"], "backend": metrics["versions"]["backend"]}
 

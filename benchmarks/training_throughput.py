@@ -29,23 +29,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import machine_line, matmul_flops_per_second, run_process
+from common import digitlab_train, machine_line, matmul_flops_per_second, write_results
 
 ENGINES = {"keras": "tensorflow", "fast": "jax"}
 
 
 def train_seconds(model: str, engine: str, epochs: int, images: int, runs_dir: Path) -> tuple[float, int]:
-    target = runs_dir / f"{model}-{engine}-{epochs}"
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, "KERAS_BACKEND": ENGINES[engine]}
-    _, rss, _ = run_process(
-        [sys.executable, "-m", "digitlab", "train", "--model", model, "--engine", engine, "--no-augment",
-         "--epochs", str(epochs), "--limit-train", str(images), "--limit-test", "1000", "--quiet",
-         "--runs-dir", str(target)],
-        environment,
+    _, rss, metrics = digitlab_train(
+        ["--model", model, "--engine", engine, "--no-augment", "--epochs", str(epochs), "--limit-train", str(images),
+         "--limit-test", "1000"],
+        runs_dir, {**os.environ, "KERAS_BACKEND": ENGINES[engine]},
     )
-    (run_dir,) = list(target.iterdir())
-    return json.loads((run_dir / "metrics.json").read_text())["timings_seconds"]["train"], rss
+    return metrics["timings_seconds"]["train"], rss
 
 
 def model_forward_flops(model: str) -> int:
@@ -105,9 +100,7 @@ def main() -> None:
         "(validation included). × floor: the epoch's time ÷ the time its FLOPs would take at the matmul rate.",
         "",
     ]
-    text = "\n".join(lines)
-    args.out.write_text(text, encoding="utf-8")
-    print(text)
+    write_results(args.out, lines)
 
 
 if __name__ == "__main__":

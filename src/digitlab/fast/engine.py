@@ -78,14 +78,14 @@ def _epoch_program(model, loss_function, batch_size: int, n_train: int, augment_
         # batch shape for every step lets XLA compile the step once.
         shuffle_key, augment_key = jax.random.split(key)
         # (Without augmentation the whole key shuffles, as before augmentation existed: same runs, same results.)
-        order = jax.random.permutation(shuffle_key if augment_config else key, n_train)
+        order = jax.random.permutation(shuffle_key if augment_config is not None else key, n_train)
         order = jnp.concatenate([order, order[:padding]]).reshape(steps, batch_size)
         weights = (jnp.arange(steps * batch_size) < n_train).astype(images.dtype).reshape(steps, batch_size)
 
         def scan_step(state, batch):
             indices, batch_weights, step = batch
             batch_images = images[indices]
-            if augment_config:
+            if augment_config is not None:
                 batch_images = augment_batch(batch_images, jax.random.fold_in(augment_key, step), augment_config)
             return train_step(state, (batch_images, labels[indices], batch_weights))
 

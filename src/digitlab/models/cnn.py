@@ -22,8 +22,8 @@ def _image_input(input_shape: tuple[int, ...]):
 # CNN recipes train with model.fit on TensorFlow, whose oneDNN convolutions
 # use both cores. The fast engine (`--engine fast`, JAX) trains them too, its
 # convolutions written as matrix multiplies (digitlab.fast.convolutions), but
-# measured here it only matches TensorFlow: keras-io convnet 11 s/epoch vs
-# 7.6 s, vgg without augmentation 34-39 s vs 32-47 s (benchmarks/training_throughput.py).
+# measured here it at best matches TensorFlow: 0.97x its samples/s for cnn,
+# 0.96x for vgg, 0.39x for deotte (benchmarks/training_throughput.py).
 @register_model("cnn", epochs=15, engine="keras")
 def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.5):
     """The keras-io "Simple MNIST convnet": two conv/pool blocks, dropout 0.5 (~99.2 %)."""

@@ -48,6 +48,11 @@ def matmul_flops_per_second() -> float:
     return float(given) if given else measure_matmul_flops_per_second()
 
 
+def ensure_data() -> None:
+    """Fetch and verify MNIST into digitlab's cache first, so no timed process pays for it."""
+    subprocess.run([sys.executable, "-m", "digitlab", "data", "fetch"], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+
+
 def run_process(command: list[str], environment: dict | None = None) -> tuple[float, int, str]:
     """Wall seconds, peak RSS in MB, and stdout of one child process; stops the run if it fails."""
     started = time.perf_counter()

@@ -30,7 +30,7 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-from common import MATMUL_ENVIRONMENT, ROOT, machine_line, measure_matmul_flops_per_second
+from common import MATMUL_ENVIRONMENT, ROOT, ensure_data, machine_line, measure_matmul_flops_per_second, write_results
 
 HERE = Path(__file__).resolve().parent
 SECTIONS = {
@@ -110,8 +110,7 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections (the others' "
                         "last results are still included)")
     args = parser.parse_args()
-    subprocess.run([sys.executable, "-m", "digitlab", "data", "fetch"], check=True, stdout=subprocess.DEVNULL,
-                   cwd=ROOT)
+    ensure_data()
     flops_per_second = measure_matmul_flops_per_second()
     print(f"matmul: {flops_per_second / 1e9:.0f} GFLOP/s", flush=True)
     environment = {**os.environ, MATMUL_ENVIRONMENT: repr(flops_per_second)}
@@ -148,8 +147,7 @@ def main() -> None:
     for name, (_, result_file) in SECTIONS.items():
         if (HERE / result_file).is_file():
             lines += [section_text(result_file), ""]
-    (HERE / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
-    print("\n".join(lines))
+    write_results(HERE / "RESULTS.md", lines)
 
 
 if __name__ == "__main__":

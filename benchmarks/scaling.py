@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import digitlab_train, machine_line, write_results
+from common import ensure_data, digitlab_train, machine_line, write_results
 
 SIZES = (15_000, 30_000, 60_000)
 BATCHES = (32, 64, 128, 256, 512)
@@ -42,7 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-scaling.md"))
     args = parser.parse_args()
-    subprocess.run([sys.executable, "-m", "digitlab", "data", "fetch"], check=True, stdout=subprocess.DEVNULL)
+    ensure_data()
     with tempfile.TemporaryDirectory() as scratch:
         runs = Path(scratch)
 

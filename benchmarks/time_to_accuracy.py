@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from common import digitlab_train, machine_line, run_process, write_results
+from common import ensure_data, digitlab_train, machine_line, run_process, write_results
 
 TARGETS = (0.990, 0.995)
 # (what it is, `digitlab train` arguments). Chosen to be the shortest runs of
@@ -69,7 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-time-to-accuracy.md"))
     args = parser.parse_args()
-    subprocess.run([sys.executable, "-m", "digitlab", "data", "fetch"], check=True, stdout=subprocess.DEVNULL)
+    ensure_data()
 
     baseline = reference()
     print("reference", json.dumps(baseline), flush=True)

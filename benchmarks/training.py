@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from common import digitlab_train, machine_line, matmul_flops_per_second, run_process
+from common import ensure_data, digitlab_train, machine_line, matmul_flops_per_second, run_process
 EPOCHS, N_TRAIN, N_VALIDATION = 10, 54_000, 6_000
 # The tutorial MLP's multiply-adds per image, layer by layer (784→128→64→10).
 LAYER_MACS = [784 * 128, 128 * 64, 64 * 10]
@@ -55,7 +54,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-training.md"))
     args = parser.parse_args()
 
-    subprocess.run([sys.executable, "-m", "digitlab", "data", "fetch"], check=True, stdout=subprocess.DEVNULL)
+    ensure_data()
     flops_per_second = matmul_flops_per_second()
     floor = training_flops() / flops_per_second
     variants = ["reference", "digitlab --engine keras", "digitlab (fast engine)"]

@@ -29,7 +29,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import digitlab_train, machine_line, matmul_flops_per_second, write_results
+from common import ensure_data, digitlab_train, machine_line, matmul_flops_per_second, write_results
 
 ENGINES = {"keras": "tensorflow", "fast": "jax"}
 
@@ -58,7 +58,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=12_000)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-training-throughput.md"))
     args = parser.parse_args()
-    subprocess.run([sys.executable, "-m", "digitlab", "data", "fetch"], check=True, stdout=subprocess.DEVNULL)
+    ensure_data()
     flops_per_second = matmul_flops_per_second()
     training_images = args.images - args.images // 10
     rows = []

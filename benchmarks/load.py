@@ -14,8 +14,8 @@ Each client is one keep-alive HTTP/1.1 connection sending its next request as
 soon as the previous answer is in (a closed loop). The client is lean (asyncio
 streams, h11 to parse answers) because it shares the machine's cores with the
 server, and it is the same client for both endpoints, so the comparison is fair.
-The request: a multipart POST of a small PNG of one MNIST test digit, as the
-web page sends a drawing.
+The request: a multipart POST of the PNG the web page sends for a drawing (its
+size read from app.js), with an MNIST test digit as the ink.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ import io
 import json
 import os
 import platform
+import re
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -42,6 +42,7 @@ import h11
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS-serve.md"
+PREPROCESSING = "preprocessing (vision.analyze) of the drawing"
 LOOPBACK = ("localhost", "::1")
 
 
@@ -65,17 +66,31 @@ class Step:
         return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def digit_png() -> bytes:
-    """A small PNG of an MNIST test digit (a 7), dark ink on white, 84×84: what a drawing looks like."""
+def page_export_size() -> int:
+    """The size of the PNG the web page sends for a drawing (EXPORT_SIZE in app.js)."""
+    script = (ROOT / "src" / "digitlab" / "serve" / "static" / "app.js").read_text(encoding="utf-8")
+    return int(re.search(r"const EXPORT_SIZE = (\d+);", script).group(1))
+
+
+def drawing_png(size: int | None = None) -> bytes:
+    """What the web page sends for a drawing: a square RGBA PNG, dark ink on a transparent canvas.
+
+    The ink is an MNIST test digit (a 7) scaled to 5/7 of the canvas, as a digit
+    drawn to fill the pad; `size` defaults to the page's own export size.
+    """
     from PIL import Image
 
     from digitlab.data import load_mnist
 
+    size = size or page_export_size()
     (_, _), (x_test, y_test) = load_mnist()
     index = int((y_test == 7).nonzero()[0][0])
-    image = Image.fromarray(255 - x_test[index]).resize((84, 84), Image.Resampling.BILINEAR)
+    digit, offset = round(size * 5 / 7), round(size / 7)
+    alpha = Image.fromarray(x_test[index]).resize((digit, digit), Image.Resampling.BILINEAR)
+    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    canvas.paste(Image.new("RGBA", (digit, digit), (0, 0, 0, 255)), (offset, offset), alpha)
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
+    canvas.save(buffer, format="PNG")
     return buffer.getvalue()
 
 
@@ -178,22 +193,6 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def canvas_png() -> bytes:
-    """What the web page sends for a drawing: a 280×280 RGBA PNG, dark ink on a transparent canvas (the same 7)."""
-    from PIL import Image
-
-    from digitlab.data import load_mnist
-
-    (_, _), (x_test, y_test) = load_mnist()
-    index = int((y_test == 7).nonzero()[0][0])
-    alpha = Image.fromarray(x_test[index]).resize((200, 200), Image.Resampling.BILINEAR)
-    canvas = Image.new("RGBA", (280, 280), (0, 0, 0, 0))
-    canvas.paste(Image.new("RGBA", (200, 200), (0, 0, 0, 255)), (40, 40), alpha)
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def cost_per_image(png: bytes, model: str | None, runs_dir: str, repeats: int = 100) -> dict[str, float]:
     """CPU milliseconds per call of the CPU-bound parts, measured in this process: the ceiling of one model thread.
 
@@ -206,12 +205,11 @@ def cost_per_image(png: bytes, model: str | None, runs_dir: str, repeats: int = 
     from digitlab.vision.pipeline import analyze
 
     recognizer = Recognizer(model=model, runs_dir=runs_dir)
-    canvas = canvas_png()
     analysis = analyze(png)
     batch = np.stack([crop.model_input for crop in analysis.digits])
     timings = {}
-    for name, work in (("preprocessing (vision.analyze), the 84×84 PNG", lambda: analyze(png)),
-                       ("preprocessing, 280×280 RGBA canvas drawing", lambda: analyze(canvas)),
+    for name, work in ((PREPROCESSING, lambda: analyze(png)),
+                       ("preprocessing, the same drawing read the way a photo is", lambda: analyze(png, drawing_max_side=None)),
                        ("model call, 1 digit", lambda: recognizer._probabilities(batch)),
                        ("model call, 32 digits", lambda: recognizer._probabilities(np.repeat(batch, 32, axis=0)))):
         work()
@@ -237,7 +235,8 @@ def write_results(steps: list[Step], command: str, server_info: dict, batching: 
         f"- Command: `{command}`",
         f"- Server: `digitlab serve` (uvicorn, {workers} worker process{'es' if workers > 1 else ''}), "
         f"model `{server_info.get('model')}` on {server_info.get('runtime', 'keras')}, dynamic batching on.",
-        "- Request: `POST /api/predict` with an 84×84 PNG of one MNIST digit (multipart, ~1 KB), vs `GET /api/health`.",
+        f"- Request: `POST /api/predict` with what the web page sends for a drawing: a {page_export_size()}×"
+        f"{page_export_size()} RGBA PNG of one MNIST digit (multipart, {len(drawing_png()):,} bytes), vs `GET /api/health`.",
         "- Each client is one keep-alive connection in a closed loop; warm-up excluded.",
         "",
         "| clients | endpoint | req/s | p50 ms | p99 ms | errors | requests |",
@@ -261,7 +260,7 @@ def write_results(steps: list[Step], command: str, server_info: dict, batching: 
     if costs:
         lines += ["", "Where a predict request's CPU time goes (measured in-process, CPU ms per call, best of 5 rounds):", ""]
         lines += [f"- {name}: {value:.2f} ms" for name, value in costs.items()]
-        preprocessing = costs.get("preprocessing (vision.analyze), the 84×84 PNG", 0.0)
+        preprocessing = costs.get(PREPROCESSING, 0.0)
         if preprocessing:
             lines += ["", f"Preprocessing alone caps one model thread at about {1000 / preprocessing:,.0f} images/s; "
                       "batching removes the per-call model overhead but not this."]
@@ -272,8 +271,7 @@ def write_results(steps: list[Step], command: str, server_info: dict, batching: 
 async def main_async(args: argparse.Namespace) -> list[Step]:
     target = urlsplit(args.url)
     host, port = target.hostname, target.port or 80
-    png = digit_png()
-    body, content_type = multipart("file", "digit.png", png, "image/png")
+    body, content_type = multipart("file", "drawing.png", drawing_png(), "image/png")
     requests = {
         "/api/health": build_request(host, port, "GET", "/api/health"),
         "/api/predict": build_request(host, port, "POST", "/api/predict", body, content_type),
@@ -332,7 +330,7 @@ def main() -> int:
             process.wait(timeout=30)
     if not args.no_write:
         command = "python benchmarks/load.py " + " ".join(sys.argv[1:])
-        costs = cost_per_image(digit_png(), args.model, args.runs_dir)
+        costs = cost_per_image(drawing_png(), args.model, args.runs_dir)
         write_results(steps, command.strip(), info, info.get("batching", {}), load_before, costs, args.workers)
     return 0
 

@@ -138,14 +138,15 @@ def _resize_gray(gray: np.ndarray, size: tuple[int, int], resample: int) -> np.n
     return np.array(Image.fromarray(gray, mode="F").resize(size, resample), dtype=np.float32)
 
 
-def _to_working_size(gray: np.ndarray) -> tuple[np.ndarray, float]:
+def _to_working_size(gray: np.ndarray, min_side: int = WORK_MIN_SIDE,
+                     max_side: int = WORK_MAX_SIDE) -> tuple[np.ndarray, float]:
     """Shrink large images, enlarge tiny ones; return the image and the factor applied."""
     height, width = gray.shape
     longer = max(height, width)
-    if longer > WORK_MAX_SIDE:
-        factor = WORK_MAX_SIDE / longer
-    elif longer < WORK_MIN_SIDE:
-        factor = float(int(np.ceil(WORK_MIN_SIDE / longer)))
+    if longer > max_side:
+        factor = max_side / longer
+    elif longer < min_side:
+        factor = float(int(np.ceil(min_side / longer)))
     else:
         return gray, 1.0
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
@@ -153,6 +154,15 @@ def _to_working_size(gray: np.ndarray) -> tuple[np.ndarray, float]:
     resample = Image.Resampling.BOX if factor < 1 else Image.Resampling.BILINEAR
     resized = _resize_gray(gray, size, resample)
     return np.clip(resized, 0.0, 1.0, out=resized), width / size[0]
+
+
+def at_working_size(decoded: DecodedImage, min_side: int = WORK_MIN_SIDE,
+                    max_side: int = WORK_MAX_SIDE) -> DecodedImage:
+    """The decoded image brought to a longer side in [min_side, max_side] (the same object if it is already)."""
+    gray, factor = _to_working_size(decoded.gray, min_side, max_side)
+    if factor == 1.0:
+        return decoded
+    return DecodedImage(gray, decoded.original_size, decoded.scale * factor, decoded.source_mode)
 
 
 def _array_to_gray(array: np.ndarray) -> tuple[np.ndarray, str]:
@@ -185,14 +195,17 @@ def _array_to_gray(array: np.ndarray) -> tuple[np.ndarray, str]:
 
 def decode_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """Read an image (path, bytes, file object, PIL image or numpy array) as a working-size grayscale page."""
+    return at_working_size(decode_full_size(source, max_pixels))
+
+
+def decode_full_size(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
+    """decode_image before the working-size step (a large JPEG is still decoded at a reduced scale)."""
     if isinstance(source, np.ndarray):
         gray, mode = _array_to_gray(source)
         if gray.size > max_pixels:
             raise ImageError(f"the image has {gray.size:,} pixels, more than the limit of {max_pixels:,}.",
                              "too_large")
-        original_size = (gray.shape[1], gray.shape[0])
-        gray, scale = _to_working_size(gray)
-        return DecodedImage(gray, original_size, scale, mode)
+        return DecodedImage(gray, (gray.shape[1], gray.shape[0]), 1.0, mode)
 
     name = describe(source)
     image = _open(source, max_pixels)
@@ -222,6 +235,4 @@ def decode_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as error:
         reason = str(error).strip().rstrip(".") or type(error).__name__
         raise ImageError(f"{name} is damaged or truncated and cannot be decoded: {reason}.", "corrupt") from None
-    decoded_scale = width / gray.shape[1]
-    gray, work_scale = _to_working_size(gray)
-    return DecodedImage(gray, (width, height), decoded_scale * work_scale, source_mode)
+    return DecodedImage(gray, (width, height), width / gray.shape[1], source_mode)

@@ -23,11 +23,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from digitlab.vision.decode import DEFAULT_MAX_PIXELS, DecodedImage, decode_image
+from digitlab.vision.canvas import DRAWING_MAX_SIDE, even_canvas_tone
+from digitlab.vision.decode import DEFAULT_MAX_PIXELS, DecodedImage, at_working_size, decode_full_size
 from digitlab.vision.deskew import LevelPage, line_angle, straighten
 from digitlab.vision.kernels import dilate
 from digitlab.vision.page import paper_only
-from digitlab.vision.preprocess import as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, to_mnist
+from digitlab.vision.preprocess import (
+    as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, ink_against, to_mnist,
+)
 from digitlab.vision.segment import Region, segment_digits
 
 # A digit must be at least this fraction of the image's shorter side tall (and
@@ -103,13 +106,30 @@ def _level_digits(page: LevelPage, image_pixels: int, min_height: float, decoded
     return digits
 
 
-def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = False) -> PageAnalysis:
-    """Decode one image and turn each digit in it into a model input; raises ImageError if unreadable."""
-    decoded = decode_image(source, max_pixels=max_pixels)
-    # A sheet photographed on a table: the table painted in the paper's tone (page.py).
-    gray = paper_only(decoded.gray)
-    dark_ink = has_dark_ink(gray)
-    ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)
+def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = False,
+            drawing_max_side: int | None = DRAWING_MAX_SIDE) -> PageAnalysis:
+    """Decode one image and turn each digit in it into a model input; raises ImageError if unreadable.
+
+    A drawing on an even canvas is read at most `drawing_max_side` pixels wide
+    and tall (canvas.py); None reads it the way a photo is read
+    (benchmarks/drawings.py compares the two).
+    """
+    decoded = decode_full_size(source, max_pixels=max_pixels)
+    canvas_tone = even_canvas_tone(decoded.gray) if drawing_max_side else None
+    if canvas_tone is not None:
+        # A drawing or a clean scan (canvas.py): fewer working pixels, no sheet to look for
+        # and no lighting to flatten; the ink is measured against the canvas tone.
+        decoded = at_working_size(decoded, max_side=drawing_max_side)
+        gray = decoded.gray
+        dark_ink = has_dark_ink(gray)
+        background = np.float32(canvas_tone if dark_ink else 1.0 - canvas_tone)
+        ink, ink_mask = ink_against(gray if dark_ink else 1.0 - gray, background), None
+    else:
+        decoded = at_working_size(decoded)
+        # A sheet photographed on a table: the table painted in the paper's tone (page.py).
+        gray = paper_only(decoded.gray)
+        dark_ink = has_dark_ink(gray)
+        ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)
     if ink_mask is None:
         ink_mask = binarize_box(ink)
     threshold = ink_mask.threshold

@@ -6,6 +6,7 @@ Usage:
     ink, background = flatten_illumination(gray, dark_ink)   # ink bright (MNIST polarity), paper ≈ 0
     mask, threshold = binarize(ink)                    # Otsu, never below MIN_INK_CONTRAST
     ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)  # the pipeline's fast path:
+    ink = ink_against(paper_light, paper_level)        # paper of one known level (canvas.py): nothing to flatten
     ink_mask = ink_mask or binarize_box(ink)           # the same mask, kept as the box around the ink
     pixels = to_mnist(ink_crop, mask_crop)             # 28×28 float32 in [0, 1]
     pixels = normalize_pixels(any_28x28)               # validate a canvas/array input
@@ -174,7 +175,7 @@ def as_background_image(background: np.ndarray | np.float32, shape: tuple[int, i
     return background
 
 
-def _ink(paper_light: np.ndarray, background: np.ndarray | np.float32) -> np.ndarray:
+def ink_against(paper_light: np.ndarray, background: np.ndarray | np.float32) -> np.ndarray:
     """1 - paper / background, clipped to [0, 1]; float32, computed in place."""
     # Division (not subtraction): a shadow dims paper and ink by the same factor.
     ink = np.divide(paper_light, np.maximum(background, np.float32(1e-3)), dtype=np.float32)
@@ -217,7 +218,7 @@ def flatten_and_binarize(gray: np.ndarray, dark_ink: bool
     paper_light = gray if dark_ink else 1.0 - gray
     thumb = _thumbnail(paper_light)
     background = _background(thumb, COARSE_WINDOW_FRACTION, gray.shape)
-    ink = _ink(paper_light, background)
+    ink = ink_against(paper_light, background)
     # Strokes measured at half resolution on photos: 4× fewer pixels, width × 2.
     step = 2 if min(gray.shape) >= 400 else 1
     binarized = binarize_box(ink[::step, ::step])
@@ -227,7 +228,7 @@ def flatten_and_binarize(gray: np.ndarray, dark_ink: bool
         fine = _background(thumb, max(fraction, FINE_WINDOW_FRACTION), gray.shape)
         if not (np.ndim(fine) == 0 and np.ndim(background) == 0 and fine == background):
             background = fine
-            ink = _ink(paper_light, background)
+            ink = ink_against(paper_light, background)
             binarized = None
     return ink, background, (binarized if step == 1 else None)
 

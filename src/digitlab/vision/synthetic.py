@@ -25,7 +25,6 @@ Seeds — keep the test sets out of training:
 from __future__ import annotations
 
 import io
-import string
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -213,3 +212,31 @@ def render_non_digit(seed: int, size: tuple[int, int] | None = None) -> Syntheti
     return SyntheticPhoto(image, "", data, kind)
 
 
+
+
+def render_drawing(seed: int, text: str | None = None, size: int = 128) -> SyntheticPhoto:
+    """A drawing as the web page sends it: a size×size RGBA PNG, black ink on a transparent canvas.
+
+    A random 1–3 digit number unless `text` is given, in a handwriting font
+    with the same per-digit jitter as render_photo, scaled to fill most of the
+    pad's width or height, as someone drawing it would. `jpeg` holds the PNG
+    bytes (the field's name is the photos'); `image` is the RGBA image.
+    """
+    rng = np.random.default_rng(seed)
+    if text is None:
+        text = "".join(str(digit) for digit in rng.integers(0, 10, int(rng.integers(1, 4))))
+    if not text or not text.isdigit():
+        raise ValueError(f"text must be a string of digits, got {text!r}")
+    coverage = Image.fromarray(np.round(_line_coverage(text, rng, 96) * 255).astype(np.uint8), mode="L")
+    coverage = coverage.crop(coverage.getbbox())
+    fill = rng.uniform(0.55, 0.8) * size / max(coverage.size)
+    coverage = coverage.resize((max(1, round(coverage.width * fill)), max(1, round(coverage.height * fill))),
+                               Image.Resampling.LANCZOS)
+    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    # Anywhere on the pad, off its very edge (the page keeps strokes inside the pad).
+    left = int(rng.integers(2, max(3, size - coverage.width - 1)))
+    top = int(rng.integers(2, max(3, size - coverage.height - 1)))
+    canvas.paste(Image.new("RGBA", coverage.size, (0, 0, 0, 255)), (left, top), coverage)
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return SyntheticPhoto(canvas, text, buffer.getvalue(), kind="drawing")

@@ -3,7 +3,10 @@
 // goes through exactly the preprocessing that photos and `digitlab predict` use.
 "use strict";
 
-const EXPORT_SIZE = 280; // the drawing is sent as a 280×280 PNG: dark ink on transparent
+// The drawing is sent as an EXPORT_SIZE² PNG, dark ink on transparent. The server reads a
+// drawing on an even canvas at 200 px at most (vision/canvas.py, DRAWING_MAX_SIDE), so a
+// bigger PNG would only cost upload and decoding time.
+const EXPORT_SIZE = 200;
 const LIVE_DELAY_MS = 200; // live prediction while drawing, at most this often
 
 const $ = (id) => document.getElementById(id);

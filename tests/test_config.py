@@ -17,7 +17,8 @@ def test_defaults_are_the_tutorial_recipe():
 @pytest.mark.parametrize(
     "field, value, message",
     [("epochs", 0, "--epochs"), ("batch_size", -1, "--batch-size"), ("validation_split", 1.0, "validation_split"),
-     ("learning_rate", 0.0, "--learning-rate"), ("limit_train", 3, "--limit-train"), ("seed", -5, "--seed")],
+     ("learning_rate", 0.0, "--learning-rate"), ("limit_train", 3, "--limit-train"), ("seed", -5, "--seed"),
+     ("lr_schedule", "linear", "--lr-schedule must be one of constant, cosine, one_cycle")],
 )
 def test_bad_values_are_user_errors(field, value, message):
     config = RunConfig(**{field: value})

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from digitlab import __version__
 from digitlab.backend import choose_backend
-from digitlab.config import TINY_LIMITS, RunConfig
+from digitlab.config import LR_SCHEDULES, TINY_LIMITS, RunConfig
 from digitlab.errors import UserError
 from digitlab.runtimes import RUNTIMES
 
@@ -38,7 +38,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--epochs", type=int, help="training epochs (tutorial: 10)")
     parser.add_argument("--batch-size", type=int, help="mini-batch size (tutorial: 128)")
     parser.add_argument("--learning-rate", type=float, help="Adam learning rate (tutorial: 0.001, Keras' default)")
-    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), help="learning-rate schedule")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="learning-rate schedule")
     parser.add_argument(
         "--augment", action=argparse.BooleanOptionalAction, default=None,
         help="random rotation, shift, zoom and stroke width while training",

@@ -35,6 +35,9 @@ def validation_size(n_images: int, config: "RunConfig") -> int:
     return n_images - int(n_images * (1.0 - config.validation_split))
 
 
+LR_SCHEDULES = ("constant", "cosine", "one_cycle")
+
+
 @dataclasses.dataclass
 class RunConfig:
     """Hyperparameters and data choices of one run (the tutorial's values by default)."""
@@ -51,7 +54,8 @@ class RunConfig:
     # "keras": plain model.fit (the tutorial); "fast": digitlab.fast (JAX backend);
     # "auto": fast when Keras runs on JAX and nothing needs model.fit (augmentation).
     engine: str = "keras"
-    # "constant" (the tutorial) or "cosine" (decay to 1 % of the rate by the last epoch).
+    # "constant" (the tutorial), "cosine" (decay to 1 % of the rate by the last epoch) or
+    # "one_cycle" (warm up to the rate over the first fifth of the run, then cosine to 0).
     lr_schedule: str = "constant"
     # Augmentation (off in the tutorial); see digitlab.augment for what each does.
     augment: bool = False
@@ -94,8 +98,8 @@ class RunConfig:
                 raise UserError(f"--{name.replace('_', '-')} must be at least 10, got {value}.")
         if self.engine not in ("auto", "fast", "keras"):
             raise UserError(f"--engine must be 'auto', 'fast' or 'keras', got {self.engine!r}.")
-        if self.lr_schedule not in ("constant", "cosine"):
-            raise UserError(f"--lr-schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}.")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise UserError(f"--lr-schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}.")
         unknown = sorted(set(self.extra_data) - set(EXTRA_DATA_KINDS))
         if unknown:
             raise UserError(f"--extra-data takes {', '.join(EXTRA_DATA_KINDS)}; got {', '.join(unknown)}.")

@@ -75,7 +75,8 @@ def main() -> None:
                 run_dir = finished_run(runs_dir, name, augment)
             metrics = json.loads((run_dir / "metrics.json").read_text())
             config = json.loads((run_dir / "config.json").read_text())
-            recipe = f"{config['epochs']} epochs, {config['engine']} engine" + (", augmented" if config["augment"] else "")
+            epochs = f"{config['epochs']} epoch{'s' if config['epochs'] != 1 else ''}"
+            recipe = f"{epochs}, {config['engine']} engine" + (", augmented" if config["augment"] else "")
             pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in metrics["confused_pairs"][:3])
             rows.append(
                 f"| {entry} | {recipe} | {metrics['test_accuracy']:.2%} | {metrics['error_count']} "

@@ -36,8 +36,9 @@ ENGINES = {"keras": "tensorflow", "fast": "jax"}
 
 def train_seconds(model: str, engine: str, epochs: int, images: int, runs_dir: Path) -> tuple[float, int]:
     _, rss, metrics = digitlab_train(
-        ["--model", model, "--engine", engine, "--no-augment", "--epochs", str(epochs), "--limit-train", str(images),
-         "--limit-test", "1000"],
+        # One batch size for every model (`quick`'s recipe uses 32), so the rows compare architectures.
+        ["--model", model, "--engine", engine, "--no-augment", "--epochs", str(epochs), "--batch-size", "128",
+         "--limit-train", str(images), "--limit-test", "1000"],
         runs_dir, {**os.environ, "KERAS_BACKEND": ENGINES[engine]},
     )
     return metrics["timings_seconds"]["train"], rss
@@ -54,10 +55,14 @@ def model_forward_flops(model: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=["mlp", "cnn", "vgg", "deotte"])
+    parser.add_argument("--models", nargs="+", help="default: every registered model")
     parser.add_argument("--images", type=int, default=12_000)
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-training-throughput.md"))
     args = parser.parse_args()
+    if not args.models:
+        from digitlab.models import list_models
+
+        args.models = list_models()
     ensure_data()
     flops_per_second = matmul_flops_per_second()
     training_images = args.images - args.images // 10
@@ -83,7 +88,8 @@ def main() -> None:
         f"Date: {machine_line()} · matmul {flops_per_second / 1e9:.0f} GFLOP/s (NumPy float32 2048², best of 5, "
         "measured at the start of this run)",
         "",
-        f"Reproduce: `.venv/bin/python benchmarks/training_throughput.py --images {args.images}`",
+        f"Reproduce: `.venv/bin/python benchmarks/training_throughput.py --models {' '.join(args.models)} "
+        f"--images {args.images}`",
         "",
         "| model | engine (backend) | MFLOP per training image | samples/s | × floor | peak RSS MB | fast ÷ keras |",
         "|---|---|---:|---:|---:|---:|---:|",

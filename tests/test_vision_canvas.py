@@ -13,13 +13,8 @@ from digitlab.vision.canvas import DRAWING_MAX_SIDE, even_canvas_tone
 from digitlab.vision.decode import decode_full_size
 from digitlab.vision.pipeline import analyze
 
-try:
-    synthetic.handwriting_fonts()
-    HAVE_FONTS = True
-except RuntimeError:
-    HAVE_FONTS = False
-
-needs_fonts = pytest.mark.skipif(not HAVE_FONTS, reason="handwriting fonts not installed (make test installs them)")
+needs_fonts = pytest.mark.skipif(not synthetic.fonts_installed(),
+                                 reason="handwriting fonts not installed (make test installs them)")
 
 
 def _png(image: Image.Image) -> bytes:

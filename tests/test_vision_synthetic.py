@@ -8,13 +8,8 @@ import pytest
 from digitlab.vision import synthetic
 from digitlab.vision.pipeline import analyze
 
-try:
-    synthetic.handwriting_fonts()
-    HAVE_FONTS = True
-except RuntimeError:
-    HAVE_FONTS = False
-
-pytestmark = pytest.mark.skipif(not HAVE_FONTS, reason="handwriting fonts not installed (make test installs them)")
+pytestmark = pytest.mark.skipif(not synthetic.fonts_installed(),
+                                reason="handwriting fonts not installed (make test installs them)")
 
 
 def test_same_seed_same_photo():

@@ -82,6 +82,15 @@ def handwriting_fonts() -> tuple[Path, ...]:
     return tuple(found)
 
 
+def fonts_installed() -> bool:
+    """True when handwriting_fonts() finds any (tests that draw digits skip without them)."""
+    try:
+        handwriting_fonts()
+    except RuntimeError:
+        return False
+    return True
+
+
 def _glyph(character: str, font: ImageFont.FreeTypeFont, angle: float, stroke: int) -> Image.Image:
     """One character as an 'L' coverage image, rotated, cropped to its ink."""
     left, top, right, bottom = font.getbbox(character, stroke_width=stroke)

@@ -23,13 +23,11 @@ image by image so drift in the machine's speed hits both alike.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import ROOT, ensure_data, machine_line, write_results  # noqa: E402
@@ -40,23 +38,12 @@ from digitlab.vision.canvas import DRAWING_MAX_SIDE  # noqa: E402
 OLD_EXPORT_SIZE = 280
 
 
-def mnist_drawing(digit: np.ndarray, size: int) -> bytes:
-    """An MNIST digit (ink bright) as a drawing on the page: black ink on transparent, 5/7 of the pad."""
-    scaled, offset = round(size * 5 / 7), round(size / 7)
-    alpha = Image.fromarray(digit).resize((scaled, scaled), Image.Resampling.BILINEAR)
-    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    canvas.paste(Image.new("RGBA", (scaled, scaled), (0, 0, 0, 255)), (offset, offset), alpha)
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def drawing_sets(mnist_count: int, number_count: int, size: int) -> dict[str, list[tuple[bytes, str]]]:
     from digitlab.data import load_mnist
-    from digitlab.vision.synthetic import TEST_SEEDS, render_drawing
+    from digitlab.vision.synthetic import TEST_SEEDS, render_drawing, render_mnist_drawing
 
     (_, _), (x_test, y_test) = load_mnist()
-    mnist = [(mnist_drawing(x_test[index], size), str(int(y_test[index]))) for index in range(mnist_count)]
+    mnist = [(render_mnist_drawing(x_test[index], size), str(int(y_test[index]))) for index in range(mnist_count)]
     numbers = []
     for seed in TEST_SEEDS[:number_count]:
         drawing = render_drawing(seed, size=size)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import os
 import platform
@@ -75,23 +74,14 @@ def page_export_size() -> int:
 def drawing_png(size: int | None = None) -> bytes:
     """What the web page sends for a drawing: a square RGBA PNG, dark ink on a transparent canvas.
 
-    The ink is an MNIST test digit (a 7) scaled to 5/7 of the canvas, as a digit
-    drawn to fill the pad; `size` defaults to the page's own export size.
+    The ink is an MNIST test digit (a 7) drawn to fill the pad; `size`
+    defaults to the page's own export size.
     """
-    from PIL import Image
-
     from digitlab.data import load_mnist
+    from digitlab.vision.synthetic import render_mnist_drawing
 
-    size = size or page_export_size()
     (_, _), (x_test, y_test) = load_mnist()
-    index = int((y_test == 7).nonzero()[0][0])
-    digit, offset = round(size * 5 / 7), round(size / 7)
-    alpha = Image.fromarray(x_test[index]).resize((digit, digit), Image.Resampling.BILINEAR)
-    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    canvas.paste(Image.new("RGBA", (digit, digit), (0, 0, 0, 255)), (offset, offset), alpha)
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return render_mnist_drawing(x_test[int((y_test == 7).nonzero()[0][0])], size or page_export_size())
 
 
 def build_request(host: str, port: int, method: str, path: str, body: bytes = b"", content_type: str = "") -> bytes:
@@ -209,7 +199,8 @@ def cost_per_image(png: bytes, model: str | None, runs_dir: str, repeats: int = 
     batch = np.stack([crop.model_input for crop in analysis.digits])
     timings = {}
     for name, work in ((PREPROCESSING, lambda: analyze(png)),
-                       ("preprocessing, the same drawing read the way a photo is", lambda: analyze(png, drawing_max_side=None)),
+                       ("preprocessing, the same drawing read the way a photo is",
+                        lambda: analyze(png, drawing_max_side=None)),
                        ("model call, 1 digit", lambda: recognizer._probabilities(batch)),
                        ("model call, 32 digits", lambda: recognizer._probabilities(np.repeat(batch, 32, axis=0)))):
         work()

@@ -108,3 +108,13 @@ def test_a_tiny_image_takes_the_photo_path_even_on_an_even_canvas():
     small = np.asarray(_drawn(size=48))
     assert even_canvas_tone(decode_full_size(small).gray) is None
     assert max(analyze(small).decoded.gray.shape) >= 96
+
+
+def test_an_mnist_digit_drawn_on_the_pad_is_one_digit_on_the_canvas_path():
+    digit = np.zeros((28, 28), dtype=np.uint8)
+    digit[5:23, 12:16] = 255  # a 1
+    data = synthetic.render_mnist_drawing(digit, size=200)
+    image = Image.open(io.BytesIO(data))
+    assert image.mode == "RGBA" and image.size == (200, 200)
+    assert even_canvas_tone(decode_full_size(data).gray) == pytest.approx(1.0)
+    assert len(analyze(data).digits) == 1

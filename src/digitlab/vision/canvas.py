@@ -10,12 +10,13 @@ Why: a drawing from the web page (a 200×200 PNG), a digital drawing or a clean
 scan has paper of one exact tone all around it. It is not a sheet photographed
 on a table (page.py): the table's texture breaks an even frame, and on an even
 table the sheet is a large area brighter than the frame, which a drawing never
-has (light ink on a dark canvas covers far less); its paper is one level everywhere, so there is no lighting to estimate
-and divide out (the ink is measured against that level); and its strokes are
-clean, so a large drawing needs no more than DRAWING_MAX_SIDE working pixels.
-Thresholding, segmentation and the MNIST normalization are the same code as
-for a photo. `benchmarks/drawings.py` measures the CPU saved and checks that
-the digits read are the same as on the photo path.
+has (light ink on a dark canvas covers far less). Its paper is one level
+everywhere, so there is no lighting to estimate and divide out (the ink is
+measured against that level), and its strokes are clean, so a large drawing
+needs no more than DRAWING_MAX_SIDE working pixels. Thresholding, segmentation
+and the MNIST normalization are the same code as for a photo.
+`benchmarks/drawings.py` measures the CPU saved and checks that the digits read
+are the same as on the photo path.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ Usage:
     photo = render_photo(seed=7, text="2026")          # a given number
     photo.image, photo.text, photo.jpeg                # PIL RGB image, "2026", JPEG bytes
     sample = render_non_digit(seed=800_003)            # a letter, symbol, scribble, blank or noise
+    drawing = render_drawing(seed=900_001)             # a number drawn on the web page's pad (RGBA PNG)
+    data = render_mnist_drawing(x_test[0], size=200)   # an MNIST digit as the page's drawing (PNG bytes)
 
 Each photo draws every digit with a handwriting font from Debian packages
 (fonts-dkg-handwriting, fonts-humor-sans, fonts-breip, fonts-bwht, … see
@@ -249,3 +251,18 @@ def render_drawing(seed: int, text: str | None = None, size: int = 128) -> Synth
     buffer = io.BytesIO()
     canvas.save(buffer, format="PNG")
     return SyntheticPhoto(canvas, text, buffer.getvalue(), kind="drawing")
+
+
+def render_mnist_drawing(digit: np.ndarray, size: int) -> bytes:
+    """An MNIST digit (28×28 uint8, ink bright) as the web page sends a drawing: a size×size RGBA PNG.
+
+    Black ink, its coverage taken from the digit's pixels, on a transparent
+    canvas; the digit scaled to 5/7 of the pad and centred, as one drawn to fill it.
+    """
+    scaled, offset = round(size * 5 / 7), round(size / 7)
+    alpha = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((scaled, scaled), Image.Resampling.BILINEAR)
+    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    canvas.paste(Image.new("RGBA", (scaled, scaled), (0, 0, 0, 255)), (offset, offset), alpha)
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return buffer.getvalue()

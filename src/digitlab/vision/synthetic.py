@@ -223,6 +223,13 @@ def render_non_digit(seed: int, size: tuple[int, int] | None = None) -> Syntheti
     return SyntheticPhoto(image, "", data, kind)
 
 
+def _drawing_png(coverage: Image.Image, size: int, position: tuple[int, int]) -> tuple[Image.Image, bytes]:
+    """Black ink with this coverage ('L') at `position` on a transparent size×size canvas: the page's export."""
+    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
+    canvas.paste(Image.new("RGBA", coverage.size, (0, 0, 0, 255)), position, coverage)
+    buffer = io.BytesIO()
+    canvas.save(buffer, format="PNG")
+    return canvas, buffer.getvalue()
 
 
 def render_drawing(seed: int, text: str | None = None, size: int = 128) -> SyntheticPhoto:
@@ -243,14 +250,11 @@ def render_drawing(seed: int, text: str | None = None, size: int = 128) -> Synth
     fill = rng.uniform(0.55, 0.8) * size / max(coverage.size)
     coverage = coverage.resize((max(1, round(coverage.width * fill)), max(1, round(coverage.height * fill))),
                                Image.Resampling.LANCZOS)
-    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
     # Anywhere on the pad, off its very edge (the page keeps strokes inside the pad).
     left = int(rng.integers(2, max(3, size - coverage.width - 1)))
     top = int(rng.integers(2, max(3, size - coverage.height - 1)))
-    canvas.paste(Image.new("RGBA", coverage.size, (0, 0, 0, 255)), (left, top), coverage)
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return SyntheticPhoto(canvas, text, buffer.getvalue(), kind="drawing")
+    canvas, data = _drawing_png(coverage, size, (left, top))
+    return SyntheticPhoto(canvas, text, data, kind="drawing")
 
 
 def render_mnist_drawing(digit: np.ndarray, size: int) -> bytes:
@@ -261,8 +265,4 @@ def render_mnist_drawing(digit: np.ndarray, size: int) -> bytes:
     """
     scaled, offset = round(size * 5 / 7), round(size / 7)
     alpha = Image.fromarray(np.asarray(digit, dtype=np.uint8)).resize((scaled, scaled), Image.Resampling.BILINEAR)
-    canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-    canvas.paste(Image.new("RGBA", (scaled, scaled), (0, 0, 0, 255)), (offset, offset), alpha)
-    buffer = io.BytesIO()
-    canvas.save(buffer, format="PNG")
-    return buffer.getvalue()
+    return _drawing_png(alpha, size, (offset, offset))[1]

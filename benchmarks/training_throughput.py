@@ -16,7 +16,7 @@ epoch's steady-state time (compilation and start-up cancel out), so
 Floor: 3 × forward FLOPs per image (forward pass, then gradients for the
 weights and for the activations) × images ÷ the matmul rate of this run; the
 table gives how many times the floor each engine takes. Peak RSS is that of
-the 2-epoch process.
+the 3-epoch process.
 """
 
 from __future__ import annotations

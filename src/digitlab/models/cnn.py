@@ -19,11 +19,12 @@ def _image_input(input_shape: tuple[int, ...]):
     return inputs, features
 
 
-# CNN recipes train with model.fit on TensorFlow, whose oneDNN convolutions
-# use both cores. The fast engine (`--engine fast`, JAX) trains them too, its
-# convolutions written as matrix multiplies (digitlab.fast.convolutions), but
-# measured here it at best matches TensorFlow: 0.97x its samples/s for cnn,
-# 0.96x for vgg, 0.39x for deotte (benchmarks/training_throughput.py).
+# The augmenting CNN recipes train with model.fit on TensorFlow, whose oneDNN
+# convolutions use both cores, as the shipped models were trained (so their cards'
+# commands reproduce them). The fast engine (`--engine fast`, JAX) trains them too,
+# its convolutions written as matrix multiplies (digitlab.fast.convolutions), at
+# about TensorFlow's speed: between 0.4x and 1.4x its samples/s depending on the
+# model and the run (benchmarks/training_throughput.py). `quick` uses it by default.
 @register_model("cnn", epochs=15, engine="keras")
 def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.5):
     """The keras-io "Simple MNIST convnet": two conv/pool blocks, dropout 0.5 (~99.2 %)."""

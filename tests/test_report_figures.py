@@ -67,6 +67,21 @@ def test_history_plot(tmp_path, history):
     assert_png(path, history_plot(history, path))
 
 
+@pytest.mark.parametrize("epochs", [1, 3, 40])
+def test_history_plot_marks_whole_epochs_only(tmp_path, monkeypatch, epochs):
+    from digitlab.report import figures
+
+    drawn = []
+    original_save = figures._save
+    monkeypatch.setattr(figures, "_save", lambda figure, path: (drawn.append(figure), original_save(figure, path))[1])
+    history = {"accuracy": list(np.linspace(0.9, 0.99, epochs)), "loss": list(np.linspace(0.4, 0.05, epochs))}
+    history_plot(history, tmp_path / "history.png")
+    for ax in drawn[0].axes:
+        low, high = ax.get_xlim()
+        ticks = [tick for tick in ax.get_xticks() if low <= tick <= high]
+        assert ticks and all(float(tick).is_integer() and 1 <= tick <= epochs for tick in ticks), ticks
+
+
 def test_confusion_heatmap(tmp_path):
     matrix = np.diag(np.full(10, 90))
     matrix[4, 9], matrix[9, 4] = 7, 3

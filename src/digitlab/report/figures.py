@@ -145,6 +145,7 @@ def history_plot(history: Mapping[str, Sequence[float]], path: Path | str) -> Pa
     figure = Figure(figsize=(5.2 * len(panels), 3.9), layout="constrained")
     figure.suptitle("Training curves", fontsize=12, color=TEXT_COLOR, fontweight="bold")
     axes = figure.subplots(1, len(panels), squeeze=False).flat
+    epoch_count = max(len(series) for panel in panels for series in panel[1:3] if series is not None)
     for ax, (title, train, validation, percent) in zip(axes, panels, strict=True):
         for values, label, color in (
             (train, "training", TRAIN_COLOR),
@@ -167,7 +168,9 @@ def history_plot(history: Mapping[str, Sequence[float]], path: Path | str) -> Pa
         ax.set_title(title, fontsize=11, color=TEXT_COLOR)
         ax.set_xlabel("epoch")
         ax.set_ylabel(title.lower())
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # Whole epochs only, also for a one-epoch run (`quick`), whose axis would otherwise show 0.95–1.05.
+        ax.set_xlim(0.5, epoch_count + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         if percent:
             ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=1))
         ax.grid(True, color="#e5e7eb", linewidth=0.8)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFile
 from scipy import ndimage
 
 from digitlab.vision import decode, preprocess
@@ -104,12 +104,16 @@ def test_bad_paths(tmp_path):
     assert caught.value.kind == "empty"
 
 
-def test_pixel_limit_is_checked_before_decoding():
+def test_pixel_limit_is_checked_before_decoding(monkeypatch):
     """A decompression bomb: the header's size is refused without decoding the pixels."""
     big = encode(Image.new("L", (5000, 5000), 255), "PNG")
-    with pytest.raises(ImageError) as caught:
+
+    decoded = []
+    with monkeypatch.context() as patched, pytest.raises(ImageError) as caught:
+        patched.setattr(ImageFile.ImageFile, "load", lambda image: decoded.append(image))
         decode.decode_image(big, max_pixels=10_000_000)
     assert caught.value.kind == "too_large" and "25,000,000" in str(caught.value)
+    assert decoded == []
     # Pillow's own bomb limit (about 179 MP) is also reported as too_large.
     bomb = encode(Image.new("1", (15000, 15000), 1), "PNG")
     with pytest.raises(ImageError) as caught:

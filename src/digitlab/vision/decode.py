@@ -105,14 +105,12 @@ def _open(source, max_pixels: int) -> Image.Image:
     return image
 
 
-def _oriented_size(image: Image.Image) -> tuple[int, int]:
-    """(width, height) after EXIF orientation, read from the header only."""
-    width, height = image.size
+def _orientation(image: Image.Image) -> int:
+    """The EXIF orientation tag (1 = upright) of a loaded image."""
     try:
-        orientation = image.getexif().get(0x0112, 1)
+        return int(image.getexif().get(0x0112, 1))
     except Exception:  # A broken EXIF block must not stop us from reading the pixels.
-        orientation = 1
-    return (height, width) if orientation in _TRANSPOSING_ORIENTATIONS else (width, height)
+        return 1
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:
@@ -209,7 +207,10 @@ def decode_full_size(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedIma
 
     name = describe(source)
     image = _open(source, max_pixels)
-    width, height = _oriented_size(image)
+    # From the header: nothing is decoded before the pixel limit is checked (a
+    # 100 KB PNG can hold 100 million pixels). The EXIF orientation, which can only
+    # swap width and height, is read after decoding: a PNG's may follow its pixels.
+    width, height = image.size
     if width * height > max_pixels:
         raise ImageError(f"{name} has {width * height:,} pixels, more than the limit of {max_pixels:,}.",
                          "too_large")
@@ -225,8 +226,11 @@ def decode_full_size(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedIma
         if getattr(image, "n_frames", 1) > 1:
             image.seek(0)  # An animated GIF/WebP: read its first frame.
         image.load()
-        if image.getexif().get(0x0112, 1) != 1:  # Most images are upright: no copy for them.
+        orientation = _orientation(image)
+        if orientation != 1:  # Most images are upright: no copy for them.
             image = ImageOps.exif_transpose(image)
+            if orientation in _TRANSPOSING_ORIENTATIONS:
+                width, height = height, width
         gray = _to_gray(image)
     except ImageError:
         raise

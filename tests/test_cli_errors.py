@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
+
+from digitlab.modelfiles import SHIPPED_MODELS_DIR
 
 
 def digitlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -48,9 +51,20 @@ def test_missing_model_file(tmp_path):
     assert_one_line_error(digitlab("evaluate", "--model", str(tmp_path / "nope.keras")), "does not exist")
 
 
+def test_truncated_model_file(tmp_path):
+    """A download or copy cut short: said so, not Keras' "File not found" for a file that is there."""
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes((SHIPPED_MODELS_DIR / "mlp" / "model.keras").read_bytes()[:3000])
+    result = digitlab("evaluate", "--model", str(truncated), "--limit-test", "100")
+    assert_one_line_error(result, "not a complete .keras file")
+    assert "not found" not in result.stderr
+
+
 def test_corrupt_model_file(tmp_path):
+    """A zip archive that holds no Keras model."""
     broken = tmp_path / "broken.keras"
-    broken.write_bytes(b"this is not a zip archive")
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("config.json", "{not json")
     assert_one_line_error(digitlab("evaluate", "--model", str(broken), "--limit-test", "100"), "could not be loaded")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 from digitlab import rundir
@@ -109,6 +110,10 @@ def load_keras_model(path: str | Path):
         raise UserError(f"model file {path} does not exist.")
     if path.suffix != ".keras":
         raise UserError(f"{path} is not a .keras model file; digitlab saves models as model.keras.")
+    if not zipfile.is_zipfile(path):
+        # Keras would say "File not found" for a file that is there but is no zip archive.
+        raise UserError(f"{path} is not a complete .keras file (a .keras file is a zip archive; this one is "
+                        f"truncated or not a model); download or copy it again.")
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # Keras raises many types for a damaged archive.

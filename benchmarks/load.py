@@ -5,6 +5,7 @@ Usage:
     .venv/bin/python benchmarks/load.py                       # starts its own server, writes RESULTS-serve.md
     .venv/bin/python benchmarks/load.py --model mlp --seconds 5 --clients 1 8 32
     .venv/bin/python benchmarks/load.py --url http://127.0.0.1:8000 --no-write   # a server already running
+    .venv/bin/python benchmarks/load.py --workers 2 --out benchmarks/RESULTS-serve-2-workers.md
 
 Loopback only: the target must be 127.0.0.0/8 or localhost. Every run is bounded
 in time (--seconds per step) and in requests (--max-requests per step), and
@@ -215,7 +216,7 @@ def cost_per_image(png: bytes, model: str | None, runs_dir: str, repeats: int = 
 
 
 def write_results(steps: list[Step], command: str, server_info: dict, batching: dict, load_before: float,
-                  costs: dict[str, float], workers: int = 1) -> None:
+                  costs: dict[str, float], workers: int = 1, out: Path = RESULTS) -> None:
     by_key = {(step.endpoint, step.clients): step for step in steps}
     lines = [
         "# digitlab serve — load test",
@@ -255,8 +256,8 @@ def write_results(steps: list[Step], command: str, server_info: dict, batching: 
         if preprocessing:
             lines += ["", f"Preprocessing alone caps one model thread at about {1000 / preprocessing:,.0f} images/s; "
                       "batching removes the per-call model overhead but not this."]
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"wrote {out}")
 
 
 async def main_async(args: argparse.Namespace) -> list[Step]:
@@ -289,7 +290,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0, help="measured time per step (max 60)")
     parser.add_argument("--warmup", type=float, default=1.0, help="unmeasured warm-up per step (max 10)")
     parser.add_argument("--max-requests", type=int, default=50_000, help="requests per step at most")
-    parser.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS-serve.md")
+    parser.add_argument("--out", type=Path, default=RESULTS,
+                        help="where to write the results (default: benchmarks/RESULTS-serve.md)")
+    parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
     args = parser.parse_args()
     args.seconds = min(max(args.seconds, 0.5), 60.0)
     args.warmup = min(max(args.warmup, 0.0), 10.0)
@@ -322,7 +325,8 @@ def main() -> int:
     if not args.no_write:
         command = "python benchmarks/load.py " + " ".join(sys.argv[1:])
         costs = cost_per_image(drawing_png(), args.model, args.runs_dir)
-        write_results(steps, command.strip(), info, info.get("batching", {}), load_before, costs, args.workers)
+        write_results(steps, command.strip(), info, info.get("batching", {}), load_before, costs, args.workers,
+                      args.out)
     return 0
 
 

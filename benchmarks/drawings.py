@@ -4,7 +4,8 @@ Usage:
 
     .venv/bin/python benchmarks/drawings.py                        # writes benchmarks/RESULTS-drawings.md
     .venv/bin/python benchmarks/drawings.py --mnist 500 --numbers 200 --no-write
-    .venv/bin/python benchmarks/drawings.py --mnist 0 --sizes 200 --drawing-max-side 128   # a smaller working size
+    .venv/bin/python benchmarks/drawings.py --mnist 0 --sizes 200 --drawing-max-side 128 \
+        --out benchmarks/RESULTS-drawings-128.md                   # a smaller working size
 
 Two sets of drawings as the web page sends them (a square RGBA PNG, black ink
 on a transparent canvas, at the page's export size, and at 280 px, the size the
@@ -95,7 +96,9 @@ def main() -> int:
     parser.add_argument("--drawing-max-side", type=int, default=DRAWING_MAX_SIDE,
                         help="the canvas path's working size (default: vision.canvas.DRAWING_MAX_SIDE)")
     parser.add_argument("--sizes", type=int, nargs="+", help="drawing sizes (default: the page's export size and 280)")
-    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS-drawings.md",
+                        help="where to write the results (default: benchmarks/RESULTS-drawings.md)")
+    parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
     args = parser.parse_args()
     ensure_data()
 
@@ -137,7 +140,7 @@ def main() -> int:
     if args.no_write:
         print("\n".join(lines))
     else:
-        write_results(ROOT / "benchmarks" / "RESULTS-drawings.md", lines)
+        write_results(args.out, lines)
     return 0
 
 

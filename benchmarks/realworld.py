@@ -4,7 +4,7 @@ Usage:
 
     .venv/bin/python benchmarks/realworld.py [--model NAME|PATH] [--count 300] [--out benchmarks/RESULTS-realworld.md]
     .venv/bin/python benchmarks/realworld.py --compare deotte deotte-tuned   # also these models, same files
-    .venv/bin/python benchmarks/realworld.py --calibrate     # confidence of digits vs non-digits (reject threshold)
+    .venv/bin/python benchmarks/realworld.py --calibrate     # reject threshold → RESULTS-reject-threshold.md
 
 What it measures, every image read by Recognizer.read_many (files written to a
 temporary folder first, so decoding is included):
@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitlab.recognizer import REJECT_BELOW, ImageError, Recognizer
+from digitlab.recognizer import ImageError, Recognizer
 from digitlab.vision.synthetic import CALIBRATION_SEEDS, TEST_SEEDS, render_non_digit, render_photo
 
 BATCH = 32
@@ -194,17 +194,21 @@ def main() -> None:
     parser.add_argument("--compare", nargs="*", default=[], metavar="MODEL",
                         help="also read load_digits and the synthetic sets with these models, same threshold")
     parser.add_argument("--count", type=int, default=300, help="synthetic photos per set (default 300)")
-    parser.add_argument("--calibrate", action="store_true", help="print the reject-threshold table and stop")
+    parser.add_argument("--calibrate", action="store_true",
+                        help="write the reject-threshold table (default RESULTS-reject-threshold.md) and stop")
     parser.add_argument("--dev", action="store_true", help="synthetic photos from development seeds, not test seeds")
-    parser.add_argument("--out", help="where to write the report (default: RESULTS-realworld.md beside this script; "
-                                      "with --dev, nowhere)")
+    parser.add_argument("--out", help="where to write the report (default: RESULTS-realworld.md beside this script, "
+                                      "RESULTS-reject-threshold.md with --calibrate; with --dev, nowhere)")
     args = parser.parse_args()
 
     recognizer = Recognizer(args.model)
-    if args.calibrate:
-        print(calibrate(recognizer, args.count))
-        return
     command = "python benchmarks/realworld.py" + "".join(f" {arg}" for arg in sys.argv[1:])
+    if args.calibrate:
+        report = ["# Reject threshold: confidence of calibration digits vs non-digits", "", *header(recognizer, command),
+                  "", "Each cell: right and kept / right but refused / wrong and kept.", "",
+                  calibrate(recognizer, args.count)]
+        write_report(report, args.out or str(Path(__file__).with_name("RESULTS-reject-threshold.md")))
+        return
     with tempfile.TemporaryDirectory() as temporary:
         folder = Path(temporary)
         sections = {}
@@ -239,12 +243,7 @@ def main() -> None:
     report = [
         "# Reading real-world images",
         "",
-        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}",
-        f"- model: {recognizer.name} ({recognizer.info['parameters']:,} parameters, "
-        f"MNIST test accuracy {recognizer.info['test_accuracy']}) — `{recognizer.path}`",
-        f"- reject threshold: {recognizer.reject_below}",
-        f"- command: `{command}`",
+        *header(recognizer, command),
         "",
         "Every image goes through `Recognizer.read_many` from a file, as `digitlab predict` reads it.",
         "\"Right\" means the whole string is exactly right; \"refused\" means the reader answered \"\" (nothing",
@@ -268,7 +267,21 @@ def main() -> None:
         for other_name, (accuracy, scores) in compared.items():
             cells = [f"{c['correct'] / c['n']:.1%} ({c['raw_correct'] / c['n']:.1%})" for c in scores]
             report.append(f"| {other_name} | {accuracy} | " + " | ".join(cells) + " |")
-    out = args.out or (None if args.dev else str(Path(__file__).with_name("RESULTS-realworld.md")))
+    write_report(report, args.out or (None if args.dev else str(Path(__file__).with_name("RESULTS-realworld.md"))))
+
+
+def header(recognizer: Recognizer, command: str) -> list[str]:
+    return [
+        f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}",
+        f"- model: {recognizer.name} ({recognizer.info['parameters']:,} parameters, "
+        f"MNIST test accuracy {recognizer.info['test_accuracy']}) — `{recognizer.path}`",
+        f"- reject threshold: {recognizer.reject_below}",
+        f"- command: `{command}`",
+    ]
+
+
+def write_report(report: list[str], out: str | None) -> None:
     if out:
         Path(out).write_text("\n".join(report) + "\n", encoding="utf-8")
     print("\n".join(report))

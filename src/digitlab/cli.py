@@ -10,6 +10,7 @@ Usage:
     digitlab serve --port 8000 --model mlp  # the web app and REST API
     digitlab predict [--json] [--debug DIR] photo.jpg scans/   # read digits from images
     digitlab data fetch|info|verify [--dataset mnist|fashion]
+    digitlab bench [--only training inference]   # the speed benchmarks (benchmarks/run.py)
 
 User mistakes (a missing file, a bad value) print one line on stderr and exit 1;
 they never print a traceback.
@@ -31,6 +32,8 @@ from digitlab.errors import UserError
 from digitlab.runtimes import RUNTIMES
 
 DATASET_CHOICES = ("mnist", "fashion")
+# The sections of benchmarks/run.py (a test keeps the two lists the same).
+BENCH_SECTIONS = ("training", "throughput", "convolutions", "time-to-accuracy", "scaling", "inference")
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -102,6 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", metavar="RUN")
 
     commands.add_parser("models", help="registered architectures and shipped models")
+
+    bench = commands.add_parser(
+        "bench", help="every speed benchmark side by side into benchmarks/RESULTS.md (a clone of the repository)"
+    )
+    bench.add_argument("--only", nargs="+", choices=BENCH_SECTIONS, metavar="SECTION",
+                       help=f"run only these sections: {', '.join(BENCH_SECTIONS)} (the others' last results "
+                            "stay in RESULTS.md)")
 
     ship = commands.add_parser("ship", help="copy a finished run to models/<name>/ with a model card")
     ship.add_argument("run_dir", metavar="RUN")
@@ -269,6 +279,18 @@ def command_ensemble(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_bench(args: argparse.Namespace) -> int:
+    import subprocess
+
+    # The benchmarks are scripts in the repository, not part of the installed package.
+    runner = Path(__file__).resolve().parents[2] / "benchmarks" / "run.py"
+    if not runner.is_file():
+        raise UserError("digitlab bench runs benchmarks/run.py from a clone of the digitlab repository, and this "
+                        "installation has none; clone it and `pip install -e .` there.")
+    command = [sys.executable, str(runner)] + (["--only", *args.only] if args.only else [])
+    return subprocess.run(command, cwd=runner.parents[1]).returncode
+
+
 def command_serve(args: argparse.Namespace) -> int:
     from digitlab.serve import ServeSettings, run_server
 
@@ -335,6 +357,7 @@ COMMANDS = {
     "evaluate": command_evaluate,
     "report": command_report,
     "models": command_models,
+    "bench": command_bench,
     "ship": command_ship,
     "ensemble": command_ensemble,
     "predict": command_predict,

@@ -73,6 +73,8 @@ def main() -> None:
                            "--runs-dir", str(runs_dir)] + (["--no-augment"] if augment is False else [])
                 subprocess.run([sys.executable, "-m", *command], check=True, stdout=subprocess.DEVNULL)
                 run_dir = finished_run(runs_dir, name, augment)
+            from digitlab.training_time import run_training_seconds
+
             metrics = json.loads((run_dir / "metrics.json").read_text())
             config = json.loads((run_dir / "config.json").read_text())
             epochs = f"{config['epochs']} epoch{'s' if config['epochs'] != 1 else ''}"
@@ -80,7 +82,7 @@ def main() -> None:
             pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in metrics["confused_pairs"][:3])
             rows.append(
                 f"| {entry} | {recipe} | {metrics['test_accuracy']:.2%} | {metrics['error_count']} "
-                f"| {metrics['timings_seconds']['train']:.0f} | {pairs} |"
+                f"| {run_training_seconds(run_dir, metrics):.0f} | {pairs} |"
             )
             print(rows[-1], flush=True)
     text = "\n".join([

@@ -102,12 +102,17 @@ def test_same_seed_same_run(tiny_run, tmp_path):
 def test_resume_continues_from_the_checkpoint(tmp_path):
     assert run_cli("train", "--model", "mlp", "--tiny", "--epochs", "1", "--quiet", "--runs-dir", str(tmp_path)) == 0
     run_dir = only_run_dir(tmp_path)
+    first = json.loads((run_dir / "metrics.json").read_text())
+    assert first["resumed"] is False and first["train_seconds"] == first["timings_seconds"]["train"]
     assert run_cli("train", "--resume", str(run_dir), "--epochs", "3", "--quiet") == 0
     with (run_dir / "history.csv").open() as handle:
         epochs = [row["epoch"] for row in csv.DictReader(handle)]
     assert epochs == ["0", "1", "2"]
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["epochs_run"] == 3
+    # The run's training time counts the first process's epoch too, not only this process's part.
+    assert metrics["resumed"] is True
+    assert metrics["train_seconds"] > metrics["timings_seconds"]["train"]
     assert json.loads((run_dir / "config.json").read_text())["epochs"] == 3
 
 

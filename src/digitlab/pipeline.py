@@ -148,6 +148,7 @@ def run_pipeline(
         from digitlab.modelfiles import file_sha256, load_keras_model
         from digitlab.scoring import predict_probabilities, score_model
         from digitlab.train import compile_model, fit, prepare_images, prepare_labels, resolve_engine
+        from digitlab.training_time import training_seconds
 
     with timer("load_data"):
         dataset, (x_train, y_train), (x_test, y_test) = load_run_data(config)
@@ -180,6 +181,8 @@ def run_pipeline(
     else:
         model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)
     compile_model(model, config, n_images=len(x_train), n_extra=0 if extra is None else len(extra[0]))
+    # A resumed run was partly trained by earlier processes; their time is in the run's logs.
+    earlier_training = (training_seconds(run_dir) or 0.0) if resume_dir else 0.0
     with timer("train"):
         history = fit(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose,
                       extra=extra)
@@ -228,6 +231,9 @@ def run_pipeline(
         "calibration": calibration,
         "reload_identical": reload_identical,
         "reload_accuracy": reload_accuracy,
+        # All of the run's training, across --resume (timings_seconds.train is this process's part).
+        "train_seconds": round(earlier_training + timer.seconds["train"], 3),
+        "resumed": resume_dir is not None,
         "parameters": int(model.count_params()),
         "epochs_run": len(next(iter(history.values()), [])),
         "final_history": {name: values[-1] for name, values in history.items()},

@@ -23,6 +23,7 @@ from digitlab.errors import UserError
 from digitlab.export import export_model
 from digitlab.modelfiles import SHIPPED_MODELS_DIR, file_sha256
 from digitlab.runtimes import ONNX_FILE
+from digitlab.training_time import run_training_seconds
 
 AUGMENTATION_FIELDS = ("rotation_degrees", "shift_fraction", "zoom_fraction", "stroke_jitter")
 
@@ -70,7 +71,7 @@ def build_card(run_dir: Path, name: str, model_path: Path) -> dict:
         "ece_calibrated": metrics["calibration"]["ece_calibrated"],
         "file_bytes": model_path.stat().st_size,
         "sha256": file_sha256(model_path),
-        "train_seconds": metrics["timings_seconds"].get("train"),
+        "train_seconds": run_training_seconds(run_dir, metrics),  # across --resume
         "machine": {"cpu_count": os.cpu_count(), "machine": platform.machine()},
         "versions": metrics["versions"],
         "data_sha256": metrics["data"]["sha256"],

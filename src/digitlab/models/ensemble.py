@@ -59,7 +59,8 @@ def _member_record(spec: str, model_path: Path) -> dict:
             model_path, ("card.json", "recipe", "validation_split"), (rundir.CONFIG, "validation_split")
         ),
         "train_seconds": sidecar_value(
-            model_path, ("card.json", "train_seconds"), (rundir.METRICS, "timings_seconds", "train")
+            model_path, ("card.json", "train_seconds"), (rundir.METRICS, "train_seconds"),
+            (rundir.METRICS, "timings_seconds", "train")
         ),
         "dataset": sidecar_value(model_path, ("card.json", "dataset"), (rundir.CONFIG, "dataset"), default="mnist"),
         "data_sha256": sidecar_value(model_path, ("card.json", "data_sha256"), (rundir.METRICS, "data", "sha256")),

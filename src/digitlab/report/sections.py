@@ -81,8 +81,11 @@ def summary(config: dict, metrics: dict) -> str:
         stat("Reload check", reload_html, reload_note),
         stat(
             "Training time",
-            esc(seconds(timings.get("train"))),
-            f"{esc(count(epochs))} epochs; whole run {esc(seconds(timings.get('total')))}",
+            esc(seconds(metrics.get("train_seconds", timings.get("train")))),
+            (f"{esc(count(epochs))} epochs, over several processes (resumed); the last trained for "
+             f"{esc(seconds(timings.get('train')))}, {esc(seconds(timings.get('total')))} in all"
+             if metrics.get("resumed") else
+             f"{esc(count(epochs))} epochs; whole run {esc(seconds(timings.get('total')))}"),
         ),
         stat("Parameters", esc(count(metrics.get("parameters"))), "trainable weights in the model"),
     ]

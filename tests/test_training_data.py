@@ -83,6 +83,18 @@ def test_a_truncated_cache_file_is_made_again(mnist_digits, tmp_path):
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
 
 
+def test_data_made_by_an_older_pipeline_is_removed(mnist_digits, tmp_path, monkeypatch):
+    images, labels = mnist_digits
+    monkeypatch.setattr(training_data, "vision_code_hash", lambda: "old000000000")
+    extra_training_data("lowres", images=images[:6], labels=labels[:6], seed=1, cache_dir=tmp_path)
+    extra_training_data("lowres", images=images[:6], labels=labels[:6], seed=2, cache_dir=tmp_path)
+    monkeypatch.setattr(training_data, "vision_code_hash", lambda: "new000000000")
+    extra_training_data("lowres", images=images[:6], labels=labels[:6], seed=1, cache_dir=tmp_path)
+    names = sorted(path.name.split("-", 2)[2] for path in (tmp_path / "extra").glob("*.npz"))
+    # seed 1 remade by the new pipeline replaces its old file; seed 2 (not remade) is kept.
+    assert names == ["seed1-visionnew000000000.npz", "seed2-visionold000000000.npz"]
+
+
 def test_photo_digits_come_from_training_seeds_only():
     assert max(TRAINING_SEEDS) < min(CALIBRATION_SEEDS) < min(TEST_SEEDS)
     x, y = photo_digits(6)

@@ -191,4 +191,9 @@ def extra_training_data(
     partial = path.with_suffix(".partial.npz")
     np.savez(partial, x=x.astype(np.float32), y=y)
     partial.replace(path)  # a crash mid-write never leaves a truncated cache file under the real name
+    # The same data made by an older vision pipeline is never read again: without this,
+    # every upgrade would leave another ~150 MB file behind.
+    for stale in path.parent.glob(f"{key}-vision*.npz"):
+        if stale != path:
+            stale.unlink(missing_ok=True)
     return x, y

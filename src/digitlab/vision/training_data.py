@@ -194,6 +194,6 @@ def extra_training_data(
     # The same data made by an older vision pipeline is never read again: without this,
     # every upgrade would leave another ~150 MB file behind.
     for stale in path.parent.glob(f"{key}-vision*.npz"):
-        if stale != path:
+        if stale != path and not stale.name.endswith(".partial.npz"):  # another process may be writing that
             stale.unlink(missing_ok=True)
     return x, y

@@ -82,8 +82,8 @@ def summary(config: dict, metrics: dict) -> str:
         stat(
             "Training time",
             esc(seconds(metrics.get("train_seconds", timings.get("train")))),
-            (f"{esc(count(epochs))} epochs, over several processes (resumed); the last trained for "
-             f"{esc(seconds(timings.get('train')))}, {esc(seconds(timings.get('total')))} in all"
+            (f"{esc(count(epochs))} epochs, over several processes (resumed); the last one trained "
+             f"{esc(seconds(timings.get('train')))} of it and ran {esc(seconds(timings.get('total')))} in all"
              if metrics.get("resumed") else
              f"{esc(count(epochs))} epochs; whole run {esc(seconds(timings.get('total')))}"),
         ),

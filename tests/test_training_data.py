@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
 import json
 from pathlib import Path
 
@@ -135,3 +137,18 @@ def test_fine_tuning_with_extra_data(tmp_path):
 def _history(run_dir: Path) -> list[dict]:
     with (run_dir / "history.csv").open() as handle:
         return list(csv.DictReader(handle))
+
+
+def test_a_script_without_a_main_guard_gets_one_clear_error(tmp_path):
+    """Spawned workers import the calling script again; without the guard the pool breaks."""
+    script = tmp_path / "make_digits.py"
+    script.write_text(
+        "import numpy as np\n"
+        "from digitlab.vision.training_data import lowres_digits\n"
+        "lowres_digits(np.zeros((4, 28, 28), np.uint8), np.zeros(4, np.uint8), seed=0)\n",
+        encoding="utf-8",
+    )
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path)
+    assert result.returncode != 0
+    assert "if __name__ == \"__main__\":" in result.stderr and "BrokenProcessPool" not in result.stderr

@@ -35,13 +35,17 @@ import hashlib
 import os
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 from PIL import Image
 
 from digitlab.config import EXTRA_DATA_KINDS
+from digitlab.errors import UserError
 from digitlab.vision.pipeline import analyze
 from digitlab.vision.synthetic import TRAINING_SEEDS, render_photo
 
@@ -110,15 +114,25 @@ def _workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
 
-def _executor() -> ProcessPoolExecutor:
+@contextmanager
+def _pool() -> Iterator[ProcessPoolExecutor]:
+    """Worker processes for making extra digits; a pool that breaks is one clear error."""
     # "spawn": the caller usually has TensorFlow or JAX loaded, and forking those can deadlock.
-    return ProcessPoolExecutor(_workers(), mp_context=get_context("spawn"))
+    try:
+        with ProcessPoolExecutor(_workers(), mp_context=get_context("spawn")) as pool:
+            yield pool
+    except BrokenProcessPool:
+        raise UserError(
+            "the worker processes making the extra training digits stopped unexpectedly: out of memory, or "
+            "a script calling digitlab.vision.training_data without an `if __name__ == \"__main__\":` guard "
+            "(each spawned worker imports the script again)."
+        ) from None
 
 
 def lowres_digits(images: np.ndarray, labels: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Model inputs read back from low-resolution scans of `images`; digits the pipeline lost are left out."""
     starts = range(0, len(images), CHUNK)
-    with _executor() as pool:
+    with _pool() as pool:
         chunks = pool.map(_lowres_chunk, [images[start:start + CHUNK] for start in starts],
                           [seed] * len(starts), list(starts))
         inputs = [model_input for chunk in chunks for model_input in chunk]
@@ -138,7 +152,7 @@ def photo_digits(count: int, small: bool = False) -> tuple[np.ndarray, np.ndarra
         raise ValueError(f"at most {len(TRAINING_SEEDS) // 2:,} training photos, got {count:,}")
     seeds = TRAINING_SEEDS[-count:] if small else TRAINING_SEEDS[:count]
     step = max(1, CHUNK // 5)
-    with _executor() as pool:
+    with _pool() as pool:
         batches = [seeds[start:start + step] for start in range(0, count, step)]
         chunks = pool.map(_photo_chunk, batches, [small] * len(batches))
         pairs = [pair for chunk in chunks for pair in chunk]

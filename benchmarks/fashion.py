@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-fashion.md"))
     parser.add_argument("--runs-dir", type=Path, help="keep runs here and reuse finished ones (default: a scratch dir)")
     args = parser.parse_args()
+    from digitlab.training_time import run_training_seconds  # across --resume: runs trained in the background
 
     rows = [
         "| model | recipe | test accuracy | errors / 10,000 | training s | most-confused pairs |",
@@ -73,8 +74,6 @@ def main() -> None:
                            "--runs-dir", str(runs_dir)] + (["--no-augment"] if augment is False else [])
                 subprocess.run([sys.executable, "-m", *command], check=True, stdout=subprocess.DEVNULL)
                 run_dir = finished_run(runs_dir, name, augment)
-            from digitlab.training_time import run_training_seconds
-
             metrics = json.loads((run_dir / "metrics.json").read_text())
             config = json.loads((run_dir / "config.json").read_text())
             epochs = f"{config['epochs']} epoch{'s' if config['epochs'] != 1 else ''}"

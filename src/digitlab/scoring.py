@@ -8,7 +8,6 @@ Usage:
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 

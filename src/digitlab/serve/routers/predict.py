@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Query, Upload
 from digitlab.serve.dependencies import ERROR_RESPONSES, get_pool, png_data_url
 from digitlab.serve.errors import image_error_status
 from digitlab.serve.models import ModelPool
-from digitlab.serve.schemas import BatchItem, BatchPrediction, PixelsRequest, Prediction
+from digitlab.serve.schemas import BatchPrediction, PixelsRequest, Prediction
 
 router = APIRouter(prefix="/api", tags=["predict"])
 

@@ -112,3 +112,22 @@ def test_misclassified_gallery_with_no_mistakes(tmp_path):
     path = tmp_path / "misclassified.png"
     probabilities = np.eye(10)[LABELS]
     assert_png(path, misclassified_gallery(IMAGES, LABELS, LABELS, probabilities, path))
+
+
+def test_gallery_tiles_keep_each_image_in_place():
+    """The gallery draws its images as one tiled picture: each tile is its image, scaled to 0..1, gaps white."""
+    from digitlab.report.figures import _mosaic
+
+    images = IMAGES[:5]
+    mosaic = _mosaic(images, rows=2, cols=3, gap_x=4, gap_y=7)
+    assert mosaic.shape == (2 * (28 + 7), 3 * (28 + 4) - 4)
+    for position in range(5):
+        row, col = divmod(position, 3)
+        y, x = 7 + row * 35, col * 32
+        np.testing.assert_allclose(mosaic[y : y + 28, x : x + 28], images[position] / 255.0)
+    assert np.all(mosaic[:7] == 1.0) and np.all(mosaic[7:35, 28:32] == 1.0)
+    assert np.all(mosaic[42:, 64:] == 1.0)  # the empty sixth place
+    # Images already in 0..1 and colour images keep their values.
+    np.testing.assert_allclose(_mosaic(images / 255.0, 1, 5, 2, 3)[3:, :28], images[0] / 255.0)
+    colour = np.repeat(images[..., None], 3, axis=-1)
+    assert _mosaic(colour, 2, 3, 4, 7).shape == (70, 92, 3)

@@ -69,6 +69,22 @@ def _show(ax, image: np.ndarray) -> None:
     ax.set_yticks([])
 
 
+def _mosaic(images: np.ndarray, rows: int, cols: int, gap_x: int, gap_y: int) -> np.ndarray:
+    """The images tiled row by row in 0..1 on a white background, with a gap_y band above each row.
+
+    A fixed intensity range, as in _show: images already in 0..1 stay as they are, others are divided by 255.
+    """
+    top = 1.0 if np.issubdtype(images.dtype, np.floating) and images.max(initial=0) <= 1.0 else 255.0
+    count, height, width = images.shape[:3]
+    shape = (rows * (height + gap_y), cols * (width + gap_x) - gap_x, *images.shape[3:])
+    mosaic = np.ones(shape, dtype=np.float32)
+    for position in range(count):
+        row, col = divmod(position, cols)
+        y, x = gap_y + row * (height + gap_y), col * (width + gap_x)
+        mosaic[y : y + height, x : x + width] = images[position] / top
+    return mosaic
+
+
 def _save(figure: Figure, path: Path | str) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -280,31 +296,40 @@ def misclassified_gallery(
     shown = wrong[:limit]
     order = "most confident first" if probabilities is not None else "in test-set order"
 
+    titles = [
+        _mistake_title(
+            _name(y_true[index], class_names),
+            _name(y_pred[index], class_names),
+            None if probabilities is None else float(np.asarray(probabilities)[index, y_pred[index]]),
+        )
+        for index in shown
+    ]
+    # One image of all the tiles on one axes: 36 axes with an image each took
+    # most of a training run's figure time, and the picture is the same.
     cols = min(6, len(shown))
     rows = math.ceil(len(shown) / cols)
-    height = rows * 1.95 + 0.5
-    figure = Figure(figsize=(cols * 1.75, height))
-    # A fixed grid rather than layout="constrained": with 36 titled panels the
-    # layout solver took longer than drawing the figure.
-    figure.subplots_adjust(left=0.02, right=0.98, top=1 - 0.75 / height, bottom=0.1 / height, wspace=0.25,
-                           hspace=0.4)
+    tile_height, tile_width = images.shape[1:3]
+    title_lines = max(title.count("\n") + 1 for title in titles)
+    gap_x, gap_y = round(tile_width * 0.22), round(tile_height * (0.1 + 0.16 * title_lines))
+    mosaic = _mosaic(images[shown], rows, cols, gap_x, gap_y)
+    width = cols * 1.75
+    mosaic_height = 0.96 * width * mosaic.shape[0] / mosaic.shape[1]
+    height = mosaic_height + 0.6
+    figure = Figure(figsize=(width, height))
     figure.suptitle(
         f"Misclassified test images, {order} ({len(shown)} of {wrong.size})",
         fontsize=12,
         color=TEXT_COLOR,
         fontweight="bold",
     )
-    for position, ax in enumerate(figure.subplots(rows, cols, squeeze=False).flat):
-        if position >= len(shown):
-            ax.set_axis_off()
-            continue
-        index = shown[position]
-        _show(ax, images[index])
-        confidence = None if probabilities is None else float(np.asarray(probabilities)[index, y_pred[index]])
-        title = _mistake_title(
-            _name(y_true[index], class_names), _name(y_pred[index], class_names), confidence
-        )
-        ax.set_title(title, fontsize=8.5, color="#991b1b")
+    ax = figure.add_axes((0.02, 0.1 / height, 0.96, mosaic_height / height))
+    ax.imshow(mosaic, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    for position, title in enumerate(titles):
+        row, col = divmod(position, cols)
+        x = col * (tile_width + gap_x) + (tile_width - 1) / 2
+        y = gap_y + row * (tile_height + gap_y) - 1.5  # just above the tile (image rows grow downwards)
+        ax.text(x, y, title, ha="center", va="bottom", fontsize=8.5, color="#991b1b")
     return _save(figure, path)
 
 

@@ -1,5 +1,5 @@
 """Allows `python -m digitlab ...`, the same as the `digitlab` command."""
 
-from digitlab.cli import main
+from digitlab.cli import console_main
 
-raise SystemExit(main())
+console_main()

@@ -158,18 +158,23 @@ def start_server(port: int, model: str | None, runs_dir: str, workers: int = 1) 
                "--workers", str(workers)]
     if model:
         command += ["--model", model]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return start_serving(command, port)
+
+
+def start_serving(command: list[str], port: int) -> subprocess.Popen:
+    """Start a server process and return it once /api/health answers on the port (at most 120 s)."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"digitlab serve failed to start:\n{process.stderr.read().decode()}")
+            raise SystemExit(f"the server failed to start:\n{process.stderr.read().decode()[-2000:]}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
                 return process
         except OSError:
             time.sleep(0.3)
     process.kill()
-    raise SystemExit("digitlab serve did not answer within 120 s")
+    raise SystemExit("the server did not answer within 120 s")
 
 
 def machine() -> str:

@@ -24,14 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from common import ROOT, machine_line
-from load import build_request, cost_per_image, drawing_png, free_port, multipart, run_step, PREPROCESSING
+from common import machine_line
+from load import (PREPROCESSING, build_request, cost_per_image, drawing_png, free_port, multipart, run_step,
+                  start_serving)
 
 GOAL_SHARE = 0.40
 
@@ -53,21 +51,6 @@ def serve_http_only(port: int) -> None:
 
     served.batcher.submit = submit
     uvicorn.run(create_app(settings, pool), host="127.0.0.1", port=port, log_level="warning")
-
-
-def start(command: list[str], port: int) -> subprocess.Popen:
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"the server failed to start:\n{process.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the server did not answer within 120 s")
 
 
 async def measure(port: int, clients: int, seconds: float) -> dict[str, object]:
@@ -102,7 +85,7 @@ def main() -> None:
     for _ in range(args.rounds):
         for name, command in servers.items():
             port = free_port()
-            process = start(command(port), port)
+            process = start_serving(command(port), port)
             try:
                 rounds[name].append(asyncio.run(measure(port, args.clients, args.seconds)))
             finally:

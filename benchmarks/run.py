@@ -14,6 +14,8 @@ ratios from this run, and every section's tables. Sections:
 - training: the tutorial MLP, reference Keras script vs `digitlab train` (training.py)
 - throughput: training samples/s of every registered model on both engines (training_throughput.py)
 - convolutions: one CNN training step on JAX, XLA's convolution vs the fast engine's (convolutions.py)
+- mlp-epoch: the tutorial MLP's epoch on the fast engine, its matrix multiplies, XLA's other CPU libraries
+  and bfloat16 (mlp_epoch.py)
 - time-to-accuracy: CNN time to 99.0 % / 99.5 % vs the keras-io convnet (time_to_accuracy.py)
 - scaling: training time against data size and batch size (scaling.py)
 - inference: images/s and single-image latency per model and runtime (inference.py)
@@ -37,6 +39,7 @@ SECTIONS = {
     "training": (["training.py", "--repeats", "3"], "RESULTS-training.md"),
     "throughput": (["training_throughput.py"], "RESULTS-training-throughput.md"),
     "convolutions": (["convolutions.py"], "RESULTS-convolutions.md"),
+    "mlp-epoch": (["mlp_epoch.py"], "RESULTS-mlp-epoch.md"),
     "time-to-accuracy": (["time_to_accuracy.py"], "RESULTS-time-to-accuracy.md"),
     "scaling": (["scaling.py"], "RESULTS-scaling.md"),
     "inference": (["inference.py", "--models", "mlp", "cnn", "vgg", "deotte", "ensemble"], "RESULTS-inference.md"),

@@ -34,7 +34,7 @@ from digitlab.runtimes import RUNTIMES
 
 DATASET_CHOICES = ("mnist", "fashion")
 # The sections of benchmarks/run.py (a test keeps the two lists the same).
-BENCH_SECTIONS = ("training", "throughput", "convolutions", "time-to-accuracy", "scaling", "inference")
+BENCH_SECTIONS = ("training", "throughput", "convolutions", "mlp-epoch", "time-to-accuracy", "scaling", "inference")
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:

@@ -8,7 +8,6 @@ Usage:
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from digitlab import rundir

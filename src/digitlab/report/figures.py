@@ -60,21 +60,25 @@ def _name(index: int, class_names: Sequence[str] | None) -> str:
     return str(class_names[index]) if class_names is not None else str(int(index))
 
 
+def _white_level(images: np.ndarray) -> float:
+    """The value of full intensity: 1.0 for float images already in 0..1, else 255.
+
+    A fixed intensity range shows a faint digit as faint, instead of letting
+    imshow stretch every image to full contrast.
+    """
+    return 1.0 if np.issubdtype(images.dtype, np.floating) and images.max(initial=0) <= 1.0 else 255.0
+
+
 def _show(ax, image: np.ndarray) -> None:
-    # A fixed intensity range shows a faint digit as faint, instead of letting
-    # imshow stretch every image to full contrast.
-    top = 1.0 if np.issubdtype(image.dtype, np.floating) and image.max(initial=0) <= 1.0 else 255
-    ax.imshow(image, cmap="gray", vmin=0, vmax=top, interpolation="nearest")
+    ax.imshow(image, cmap="gray", vmin=0, vmax=_white_level(image), interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
 
 
 def _mosaic(images: np.ndarray, rows: int, cols: int, gap_x: int, gap_y: int) -> np.ndarray:
-    """The images tiled row by row in 0..1 on a white background, with a gap_y band above each row.
-
-    A fixed intensity range, as in _show: images already in 0..1 stay as they are, others are divided by 255.
-    """
-    top = 1.0 if np.issubdtype(images.dtype, np.floating) and images.max(initial=0) <= 1.0 else 255.0
+    """The images tiled row by row in 0..1 (divided by _white_level) on a white background,
+    with a gap_y band above each row."""
+    top = _white_level(images)
     count, height, width = images.shape[:3]
     shape = (rows * (height + gap_y), cols * (width + gap_x) - gap_x, *images.shape[3:])
     mosaic = np.ones(shape, dtype=np.float32)

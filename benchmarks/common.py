@@ -13,6 +13,7 @@ RESULTS.md uses the same figure.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -78,6 +79,47 @@ def digitlab_train(arguments: list[str], runs_dir: Path, environment: dict | Non
                                 "--runs-dir", str(target)], environment)
     (run_dir,) = list(target.iterdir())
     return wall, rss, json.loads((run_dir / "metrics.json").read_text())
+
+
+def epoch_program_timings(model_name: str, n_images: int, calls: int, batch_size: int = 128,
+                          context: contextlib.AbstractContextManager | None = None) -> list[float]:
+    """Wall seconds of each of `calls` runs of the fast engine's own compiled epoch program.
+
+    A fresh `model_name` (seed 0, Adam 0.001, categorical cross-entropy) trains on
+    n_images random 28×28 images, batch_size per step; the first call compiles.
+    Keras must run on JAX (set KERAS_BACKEND before anything imports it); a dtype
+    policy set beforehand applies, and `context` is active while the program is
+    traced and run (e.g. digitlab.fast.convolutions.matmul_convolutions()).
+    """
+    import jax
+    import keras
+
+    from digitlab.fast.engine import _epoch_program
+    from digitlab.models import create_model
+
+    keras.utils.set_random_seed(0)
+    model = create_model(model_name, input_shape=(28, 28), num_classes=10)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
+    run_epoch = _epoch_program(model, keras.losses.get("categorical_crossentropy"), batch_size, n_images)
+    rng = np.random.default_rng(0)
+    images = jax.device_put(rng.random((n_images, 28, 28), dtype=np.float32))
+    labels = jax.device_put(np.eye(10, dtype=np.float32)[rng.integers(0, 10, n_images)])
+    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+             [v.value for v in model.optimizer.variables])
+    timings = []
+    with context or contextlib.nullcontext():
+        for call in range(calls):
+            started = time.perf_counter()
+            state, loss, _ = run_epoch(state, images, labels, jax.random.PRNGKey(call))
+            jax.block_until_ready(loss)
+            timings.append(time.perf_counter() - started)
+    return timings
+
+
+def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """Mean negative log-probability of the true labels (probabilities clipped at 1e-12)."""
+    return float(-np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0))))
 
 
 def write_results(path: Path, lines: list[str]) -> str:

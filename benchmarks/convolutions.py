@@ -15,15 +15,13 @@ is slow). This is why the fast engine computes convolutions as it does.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from common import ROOT, machine_line, write_results
+from common import ROOT, epoch_program_timings, machine_line, write_results
 
 VARIANTS = {"xla": 3, "matmul": 20}  # steps timed per variant
 BATCH = 128
@@ -31,35 +29,12 @@ BATCH = 128
 
 def measure(model_name: str, variant: str) -> dict:
     os.environ["KERAS_BACKEND"] = "jax"
-    import jax
-    import jax.numpy as jnp
-    import keras
-    import numpy as np
-
     from digitlab.fast.convolutions import matmul_convolutions
-    from digitlab.fast.engine import _epoch_program
-    from digitlab.models import create_model
 
-    keras.utils.set_random_seed(0)
-    model = create_model(model_name, input_shape=(28, 28), num_classes=10)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
-    model.optimizer.build(model.trainable_variables)
     # The fast engine's own epoch program, on an "epoch" of `steps` random batches.
     steps = VARIANTS[variant]
-    run_epoch = _epoch_program(model, keras.losses.get("categorical_crossentropy"), BATCH, steps * BATCH)
-    rng = np.random.default_rng(0)
-    images = jnp.asarray(rng.random((steps * BATCH, 28, 28), dtype=np.float32))
-    labels = jax.nn.one_hot(rng.integers(0, 10, steps * BATCH), 10)
-    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-             [v.value for v in model.optimizer.variables])
-    context = matmul_convolutions() if variant == "matmul" else contextlib.nullcontext()
-    with context:
-        timings = []
-        for epoch in range(2):  # the first call compiles
-            started = time.perf_counter()
-            state, loss, _ = run_epoch(state, images, labels, jax.random.PRNGKey(epoch))
-            jax.block_until_ready(loss)
-            timings.append(time.perf_counter() - started)
+    timings = epoch_program_timings(model_name, steps * BATCH, calls=2, batch_size=BATCH,
+                                    context=matmul_convolutions() if variant == "matmul" else None)
     return {"model": model_name, "variant": variant, "compile_s": timings[0] - timings[1],
             "step_ms": timings[1] / steps * 1e3, "steps": steps}
 

@@ -23,13 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from common import log_loss
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS-ensembles.md"
 VALIDATION_SPLIT = 0.1
-
-
-def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    return float(-np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0))))
 
 
 def main() -> None:

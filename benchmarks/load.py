@@ -265,14 +265,19 @@ def write_results(steps: list[Step], command: str, server_info: dict, batching: 
     print(f"wrote {out}")
 
 
-async def main_async(args: argparse.Namespace) -> list[Step]:
-    target = urlsplit(args.url)
-    host, port = target.hostname, target.port or 80
+def endpoint_requests(host: str, port: int) -> dict[str, bytes]:
+    """The two requests compared: GET /api/health, and POST /api/predict with the page's drawing."""
     body, content_type = multipart("file", "drawing.png", drawing_png(), "image/png")
-    requests = {
+    return {
         "/api/health": build_request(host, port, "GET", "/api/health"),
         "/api/predict": build_request(host, port, "POST", "/api/predict", body, content_type),
     }
+
+
+async def main_async(args: argparse.Namespace) -> list[Step]:
+    target = urlsplit(args.url)
+    host, port = target.hostname, target.port or 80
+    requests = endpoint_requests(host, port)
     steps = []
     for clients in args.clients:
         for endpoint in ("/api/health", "/api/predict"):

@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import ROOT, machine_line, matmul_flops_per_second, write_results
+from common import ROOT, epoch_program_timings, machine_line, matmul_flops_per_second, write_results
 
 BATCH, N_TRAIN, EPOCHS = 128, 54_000, 10
 STEPS = -(-N_TRAIN // BATCH)
@@ -99,32 +99,12 @@ def measure_products() -> list[dict]:
 
 def measure_epoch(repeats: int) -> dict:
     os.environ["KERAS_BACKEND"] = "jax"
-    import jax
     import keras
-    import numpy as np
-
-    from digitlab.fast.engine import _epoch_program
-    from digitlab.models import create_model
 
     policy = os.environ.get("DIGITLAB_BENCH_POLICY")
     if policy:
         keras.config.set_dtype_policy(policy)
-    keras.utils.set_random_seed(0)
-    model = create_model("mlp")
-    model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
-    model.optimizer.build(model.trainable_variables)
-    run_epoch = _epoch_program(model, keras.losses.get("categorical_crossentropy"), BATCH, N_TRAIN)
-    rng = np.random.default_rng(0)
-    images = jax.device_put(rng.random((N_TRAIN, 28, 28), dtype=np.float32))
-    labels = jax.device_put(np.eye(10, dtype=np.float32)[rng.integers(0, 10, N_TRAIN)])
-    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-             [v.value for v in model.optimizer.variables])
-    timings = []
-    for epoch in range(repeats + 1):  # the first call compiles
-        started = time.perf_counter()
-        state, loss, _ = run_epoch(state, images, labels, jax.random.PRNGKey(epoch))
-        jax.block_until_ready(loss)
-        timings.append(time.perf_counter() - started)
+    timings = epoch_program_timings("mlp", N_TRAIN, calls=repeats + 1, batch_size=BATCH)
     return {"epoch_s": statistics.median(timings[1:]), "compile_s": timings[0] - timings[1]}
 
 

@@ -28,8 +28,7 @@ import sys
 from pathlib import Path
 
 from common import machine_line
-from load import (PREPROCESSING, build_request, cost_per_image, drawing_png, free_port, multipart, run_step,
-                  start_serving)
+from load import PREPROCESSING, cost_per_image, drawing_png, endpoint_requests, free_port, run_step, start_serving
 
 GOAL_SHARE = 0.40
 
@@ -54,13 +53,8 @@ def serve_http_only(port: int) -> None:
 
 
 async def measure(port: int, clients: int, seconds: float) -> dict[str, object]:
-    body, content_type = multipart("file", "drawing.png", drawing_png(), "image/png")
-    requests = {
-        "/api/health": build_request("127.0.0.1", port, "GET", "/api/health"),
-        "/api/predict": build_request("127.0.0.1", port, "POST", "/api/predict", body, content_type),
-    }
     return {endpoint: await run_step("127.0.0.1", port, endpoint, request, clients, seconds, 50_000, 1.0)
-            for endpoint, request in requests.items()}
+            for endpoint, request in endpoint_requests("127.0.0.1", port).items()}
 
 
 def main() -> None:

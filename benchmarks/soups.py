@@ -28,13 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from common import machine_line, write_results
+from common import log_loss, machine_line, write_results
 
 VALIDATION_IMAGES = 6_000
-
-
-def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    return float(-np.mean(np.log(np.clip(probabilities[np.arange(len(labels)), labels], 1e-12, 1.0))))
 
 
 def families(cards: dict[str, dict]) -> dict[str, list[str]]:

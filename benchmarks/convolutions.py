@@ -7,7 +7,7 @@ Usage:
 For each model, in a fresh process per variant: the fast engine's own compiled
 epoch program (batch 128, Adam, shuffle and all) over a few random batches,
 with Keras' own convolution and pooling ("xla"), and inside
-`digitlab.fast.convolutions.matmul_convolutions()` ("matmul"). Reports
+`digitlab.train.fast.convolutions.matmul_convolutions()` ("matmul"). Reports
 compile seconds and milliseconds per step (XLA's variant runs fewer steps: it
 is slow). This is why the fast engine computes convolutions as it does.
 """
@@ -29,7 +29,7 @@ BATCH = 128
 
 def measure(model_name: str, variant: str) -> dict:
     os.environ["KERAS_BACKEND"] = "jax"
-    from digitlab.fast.convolutions import matmul_convolutions
+    from digitlab.train.fast.convolutions import matmul_convolutions
 
     # The fast engine's own epoch program, on an "epoch" of `steps` random batches.
     steps = VARIANTS[variant]

@@ -12,7 +12,7 @@ on a transparent canvas, at the page's export size, and at 280 px, the size the
 page used to send):
 
 - MNIST test digits (the first N), scaled to fill the pad;
-- handwriting-font numbers of 1–3 digits (vision.synthetic.render_drawing, test seeds).
+- handwriting-font numbers of 1–3 digits (synth.render_drawing, test seeds).
 
 Each image is read both ways by `vision.analyze` (drawing_max_side set and None)
 and the digits it finds go through the default model; a reading is right when
@@ -41,7 +41,7 @@ OLD_EXPORT_SIZE = 280
 
 def drawing_sets(mnist_count: int, number_count: int, size: int) -> dict[str, list[tuple[bytes, str]]]:
     from digitlab.data import load_mnist
-    from digitlab.vision.synthetic import TEST_SEEDS, render_drawing, render_mnist_drawing
+    from digitlab.synth import TEST_SEEDS, render_drawing, render_mnist_drawing
 
     (_, _), (x_test, y_test) = load_mnist()
     mnist = [(render_mnist_drawing(x_test[index], size), str(int(y_test[index]))) for index in range(mnist_count)]
@@ -102,7 +102,7 @@ def main() -> int:
     args = parser.parse_args()
     ensure_data()
 
-    from digitlab.recognizer import Recognizer
+    from digitlab.recognize import Recognizer
 
     recognizer = Recognizer(model=args.model)
     rows = []

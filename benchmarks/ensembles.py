@@ -35,13 +35,13 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
 
-    from digitlab.config import RunConfig, validation_size
+    from digitlab.data import validation_size
     from digitlab.data import load_mnist
-    from digitlab.modelfiles import shipped_models
-    from digitlab.recognizer import Recognizer
+    from digitlab.formats import shipped_models
+    from digitlab.recognize import Recognizer
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    n_validation = validation_size(len(x_train), RunConfig(validation_split=VALIDATION_SPLIT))
+    n_validation = validation_size(len(x_train), VALIDATION_SPLIT)
     x_validation, y_validation = x_train[-n_validation:], y_train[-n_validation:]
     cards = {name: card for name, card in shipped_models().items()
              if card.get("architecture") != "ensemble" and card.get("dataset") == "mnist"}

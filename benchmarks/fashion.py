@@ -57,7 +57,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-fashion.md"))
     parser.add_argument("--runs-dir", type=Path, help="keep runs here and reuse finished ones (default: a scratch dir)")
     args = parser.parse_args()
-    from digitlab.training_time import run_training_seconds  # across --resume: runs trained in the background
+    from digitlab.formats import run_training_seconds  # across --resume: runs trained in the background
 
     rows = [
         "| model | recipe | test accuracy | errors / 10,000 | training s | most-confused pairs |",

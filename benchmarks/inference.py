@@ -44,7 +44,7 @@ BATCH = 1000
 def measure(model_name: str, runtime: str, latency_calls: int) -> dict:
     """One (model, runtime) pair, in this process."""
     started = time.perf_counter()
-    from digitlab.recognizer import Recognizer
+    from digitlab.recognize import Recognizer
 
     recognizer = Recognizer(model_name, runtime=runtime)
     startup = time.perf_counter() - started
@@ -79,8 +79,9 @@ def measure(model_name: str, runtime: str, latency_calls: int) -> dict:
 
 
 def model_flops(model_name: str) -> int:
-    from digitlab.backend import import_keras
-    from digitlab.modelfiles import load_keras_model, resolve_model_path
+    from digitlab.models import import_keras
+    from digitlab.formats import resolve_model_path
+    from digitlab.models import load_keras_model
 
     import_keras()
     return forward_flops(load_keras_model(resolve_model_path(model_name)))
@@ -148,7 +149,7 @@ def main() -> None:
         print(json.dumps({"flops": model_flops(args.flops)}))
         return
 
-    from digitlab.modelfiles import shipped_models
+    from digitlab.formats import shipped_models
 
     models = args.models or sorted(shipped_models(), key=lambda name: shipped_models()[name].get("parameters", 0))
     flops_per_second = matmul_flops_per_second()

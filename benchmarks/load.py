@@ -79,7 +79,7 @@ def drawing_png(size: int | None = None) -> bytes:
     defaults to the page's own export size.
     """
     from digitlab.data import load_mnist
-    from digitlab.vision.synthetic import render_mnist_drawing
+    from digitlab.synth import render_mnist_drawing
 
     (_, _), (x_test, y_test) = load_mnist()
     return render_mnist_drawing(x_test[int((y_test == 7).nonzero()[0][0])], size or page_export_size())
@@ -197,7 +197,7 @@ def cost_per_image(png: bytes, model: str | None, runs_dir: str, repeats: int = 
     """
     import numpy as np
 
-    from digitlab.recognizer import Recognizer
+    from digitlab.recognize import Recognizer
     from digitlab.vision.pipeline import analyze
 
     recognizer = Recognizer(model=model, runs_dir=runs_dir)

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def images_per_second(model, images: np.ndarray, repeats: int = 3) -> float:
-    from digitlab.scoring import predict_probabilities
+    from digitlab.evaluate import predict_probabilities
 
     predict_probabilities(model, images[:2048])  # warm-up (compilation)
     best = float("inf")
@@ -42,14 +42,15 @@ def main() -> None:
     parser.add_argument("--figure", type=Path, default=ROOT / "docs" / "hardest-digits.png")
     args = parser.parse_args()
 
-    from digitlab.backend import import_keras
+    from digitlab.models import import_keras
 
     keras = import_keras()
     from digitlab.data import load_dataset
-    from digitlab.modelfiles import load_keras_model, shipped_models
+    from digitlab.formats import shipped_models
+    from digitlab.models import load_keras_model
     from digitlab.report import misclassified_gallery
-    from digitlab.summary import training_time
-    from digitlab.scoring import score_model
+    from digitlab.cli.text import training_time
+    from digitlab.evaluate import score_model
 
     shipped = shipped_models()
     if not shipped:

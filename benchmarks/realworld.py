@@ -11,7 +11,7 @@ temporary folder first, so decoding is included):
 
 (a) scikit-learn's load_digits: 1,797 real 8×8 digits by 43 writers, saved as
     32×32 PNG (bilinear upscaling, dark ink on white like a scan);
-(b) synthetic photos (digitlab.vision.synthetic, TEST_SEEDS): single digits
+(b) synthetic photos (digitlab.synth.photos, TEST_SEEDS): single digits
     and 3–5 digit numbers in handwriting fonts, under uneven light, rotated,
     blurred, noisy, JPEG-compressed;
 (c) speed: one phone photo (1, 4 and 12 MP JPEG) read end to end, p50/p95,
@@ -43,8 +43,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from digitlab.recognizer import ImageError, Recognizer
-from digitlab.vision.synthetic import CALIBRATION_SEEDS, TEST_SEEDS, render_non_digit, render_photo
+from digitlab.recognize import ImageError, Recognizer
+from digitlab.synth import CALIBRATION_SEEDS, TEST_SEEDS, render_non_digit, render_photo
 
 BATCH = 32
 # Reject thresholds tried by --calibrate, and its rule: the highest one that refuses
@@ -133,15 +133,15 @@ def _least_confident(result) -> float:
 
 def calibration_digits(recognizer: Recognizer, count: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """{kind: (least confidence, read right)} for the two kinds of calibration digits."""
-    from digitlab.config import RunConfig, validation_size
+    from digitlab.data import validation_start
     from digitlab.data import load_dataset
-    from digitlab.vision.training_data import render_low_resolution
+    from digitlab.synth.training_data import render_low_resolution
 
     photos = [render_photo(seed, text=str(seed % 10)) for seed in CALIBRATION_SEEDS[:count]]
     photo_results = [recognizer.read(photo.jpeg) for photo in photos]
     # MNIST's validation images (the last 6,000 training images, never trained on) as low-resolution scans.
     mnist = load_dataset("mnist")
-    first = len(mnist.x_train) - validation_size(len(mnist.x_train), RunConfig())
+    first = validation_start(len(mnist.x_train))
     scans = [render_low_resolution(mnist.x_train[first + index], np.random.default_rng([CALIBRATION_SEEDS[0], index]))
              for index in range(count)]
     scan_results = [recognizer.read(scan) for scan in scans]

@@ -51,7 +51,8 @@ def main() -> None:
     os.environ.setdefault("KERAS_BACKEND", "jax")
 
     from digitlab.data import load_mnist
-    from digitlab.modelfiles import load_keras_model, shipped_models
+    from digitlab.formats import shipped_models
+    from digitlab.models import load_keras_model
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     x_validation = x_train[-VALIDATION_IMAGES:].astype(np.float32) / 255.0

@@ -50,7 +50,7 @@ def train_seconds(model: str, engine: str, epochs: int, images: int, runs_dir: P
 def model_forward_flops(model: str) -> int:
     """Built in a child process: this one never imports Keras."""
     code = ("import json, sys; sys.path.insert(0, 'benchmarks'); from common import forward_flops; "
-            "from digitlab.backend import import_keras; import_keras(); from digitlab.models import create_model; "
+            "from digitlab.models import import_keras; import_keras(); from digitlab.models import create_model; "
             f"print(json.dumps(forward_flops(create_model({model!r}))))")
     return json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                      cwd=Path(__file__).resolve().parents[1]).stdout.strip().splitlines()[-1])

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitlab.calibration import apply_temperature, expected_calibration_error, fit_temperature, reliability_bins
+from digitlab.evaluate import expected_calibration_error, fit_temperature, reliability_bins
+from digitlab.recognize import apply_temperature
 
 
 def sampled(n: int = 4000, seed: int = 0):
@@ -57,7 +58,7 @@ def test_empty_validation_set_is_an_error():
 def test_model_temperature_comes_from_the_card_or_the_run(tmp_path):
     import json
 
-    from digitlab.modelfiles import model_temperature
+    from digitlab.formats import model_temperature
 
     shipped, run, bare = (tmp_path / name for name in ("shipped", "run", "bare"))
     for folder in (shipped, run, bare):

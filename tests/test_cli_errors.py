@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from digitlab.modelfiles import SHIPPED_MODELS_DIR
+from digitlab.formats import models_dir
 
 
 def digitlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
@@ -54,7 +54,7 @@ def test_missing_model_file(tmp_path):
 def test_truncated_model_file(tmp_path):
     """A download or copy cut short: said so, not Keras' "File not found" for a file that is there."""
     truncated = tmp_path / "truncated.keras"
-    truncated.write_bytes((SHIPPED_MODELS_DIR / "mlp" / "model.keras").read_bytes()[:3000])
+    truncated.write_bytes((models_dir() / "mlp" / "model.keras").read_bytes()[:3000])
     result = digitlab("evaluate", "--model", str(truncated), "--limit-test", "100")
     assert_one_line_error(result, "not a complete .keras file")
     assert "not found" not in result.stderr

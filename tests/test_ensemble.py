@@ -10,7 +10,8 @@ import pytest
 
 from digitlab.cli import main
 from digitlab.errors import UserError
-from digitlab.modelfiles import file_sha256, load_keras_model
+from digitlab.formats import file_sha256
+from digitlab.models import load_keras_model
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def two_runs(tmp_path_factory):
 
 
 def test_build_ensemble_averages_the_members_and_survives_saving(two_runs, tmp_path):
-    from digitlab.models.ensemble import build_ensemble
+    from digitlab.models import build_ensemble
 
     _, run_dirs = two_runs
     members = [load_keras_model(run_dir / "model.keras") for run_dir in run_dirs]
@@ -41,7 +42,7 @@ def test_build_ensemble_averages_the_members_and_survives_saving(two_runs, tmp_p
 
 
 def test_ship_ensemble_writes_a_measured_card(two_runs, tmp_path):
-    from digitlab.models.ensemble import ship_ensemble
+    from digitlab.export import ship_ensemble
 
     runs_dir, run_dirs = two_runs
     specs = [str(run_dir) for run_dir in run_dirs]
@@ -53,35 +54,45 @@ def test_ship_ensemble_writes_a_measured_card(two_runs, tmp_path):
     assert card["onnx"]["sha256"] == file_sha256(target / "model.onnx")
     assert card["parameters"] == 2 * 109_386 and card["temperature"] > 0
     # The card's accuracy is the saved model's, re-measured here on the same test set.
-    from digitlab.scoring import evaluate_saved_model
+    from digitlab.evaluate import evaluate_saved_model
 
     assert evaluate_saved_model(str(target / "model.keras"))["accuracy"] == pytest.approx(card["test_accuracy"])
     with pytest.raises(UserError, match="listed twice"):
         ship_ensemble([specs[0], specs[0]], "same", runs_dir=str(runs_dir), models_dir=tmp_path)
 
 
-def test_the_default_model_is_the_best_single_model_not_an_ensemble(monkeypatch):
-    from digitlab import modelfiles
+def test_the_default_model_is_the_best_single_model_on_validation_not_test(monkeypatch):
+    from digitlab.formats import lookup
 
     cards = {
-        "big": {"architecture": "ensemble", "test_accuracy": 0.999, "path": "models/big/model.keras"},
-        "best": {"architecture": "deotte", "test_accuracy": 0.997, "path": "models/best/model.keras"},
-        "other": {"architecture": "vgg", "test_accuracy": 0.995, "path": "models/other/model.keras"},
+        "big": {"architecture": "ensemble", "validation_accuracy": 0.999, "test_accuracy": 0.999,
+                "path": "models/big/model.keras"},
+        # The test set never decides: "best" leads on validation although "other" leads on test.
+        "best": {"architecture": "deotte", "validation_accuracy": 0.997, "test_accuracy": 0.995,
+                 "path": "models/best/model.keras"},
+        "other": {"architecture": "vgg", "validation_accuracy": 0.995, "test_accuracy": 0.998,
+                  "path": "models/other/model.keras"},
+        # A card without a validation figure cannot be chosen.
+        "unmeasured": {"architecture": "cnn", "test_accuracy": 0.999, "path": "models/unmeasured/model.keras"},
     }
-    monkeypatch.setattr(modelfiles, "shipped_models", lambda *args: cards)
-    assert modelfiles.resolve_model_path(None) == Path("models/best/model.keras")
+    monkeypatch.setattr(lookup, "shipped_models", lambda *args: cards)
+    assert lookup.resolve_model_path(None) == Path("models/best/model.keras")
+    # Equal validation accuracy: the lower validation loss wins.
+    cards["other"].update(validation_accuracy=0.997, validation_loss=0.01)
+    cards["best"]["validation_loss"] = 0.02
+    assert lookup.resolve_model_path(None) == Path("models/other/model.keras")
 
 
 def test_the_default_for_reading_images_is_the_shipped_reader(monkeypatch):
-    from digitlab import modelfiles
+    from digitlab.formats import lookup
 
     cards = {
-        "best": {"architecture": "deotte", "test_accuracy": 0.997, "path": "models/best/model.keras"},
-        "reader": {"architecture": "deotte", "test_accuracy": 0.995, "path": "models/reader/model.keras"},
+        "best": {"architecture": "deotte", "validation_accuracy": 0.997, "path": "models/best/model.keras"},
+        "reader": {"architecture": "deotte", "validation_accuracy": 0.995, "path": "models/reader/model.keras"},
     }
-    monkeypatch.setattr(modelfiles, "shipped_models", lambda *args: cards)
-    assert modelfiles.resolve_model_path(None, purpose="images") == Path("models/reader/model.keras")
-    assert modelfiles.resolve_model_path(None) == Path("models/best/model.keras")
-    # Without a reader, images are read by the most accurate model.
+    monkeypatch.setattr(lookup, "shipped_models", lambda *args: cards)
+    assert lookup.resolve_model_path(None, purpose="images") == Path("models/reader/model.keras")
+    assert lookup.resolve_model_path(None) == Path("models/best/model.keras")
+    # Without a reader, images are read by the model most accurate on validation.
     del cards["reader"]
-    assert modelfiles.resolve_model_path(None, purpose="images") == Path("models/best/model.keras")
+    assert lookup.resolve_model_path(None, purpose="images") == Path("models/best/model.keras")

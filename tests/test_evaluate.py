@@ -7,14 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from digitlab.evaluate import (
-    confused_pairs,
-    confusion,
-    evaluate_predictions,
-    format_classification_report,
-    format_confused_pairs,
-    most_confident_mistakes,
-)
+from digitlab.cli import format_classification_report, format_confused_pairs
+from digitlab.evaluate import confused_pairs, confusion, evaluate_predictions, most_confident_mistakes
 
 # Six images of three classes; the model gets four right:
 #   true      0  0  1  1  2  2

@@ -14,9 +14,9 @@ import pytest
 from test_vision_fixtures import mnist_digits, trained_model_path
 
 from digitlab.errors import UserError
-from digitlab.modelfiles import file_sha256
-from digitlab.recognizer import Recognizer
-from digitlab.runtimes import KerasRuntime, OnnxRuntime, open_runtime
+from digitlab.formats import file_sha256
+from digitlab.recognize import Recognizer
+from digitlab.recognize import KerasRuntime, OnnxRuntime, open_runtime
 
 
 def digitlab(*args: str) -> subprocess.CompletedProcess:
@@ -114,7 +114,7 @@ def test_export_cli_refuses_bad_requests(tmp_path, exported):
 DISAGREEING_EXPORT = """
 import sys
 from pathlib import Path
-from digitlab import export
+from digitlab.export import exporter as export
 from digitlab.errors import UserError
 real_run = export._run_exported
 export._run_exported = lambda path, fmt, images: real_run(path, fmt, images)[:, ::-1]  # a broken export

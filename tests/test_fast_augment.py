@@ -9,8 +9,8 @@ import pytest
 
 jax = pytest.importorskip("jax")
 
-from digitlab.config import RunConfig  # noqa: E402
-from digitlab.fast.augment import augment_batch  # noqa: E402
+from digitlab.formats import RunConfig  # noqa: E402
+from digitlab.train.fast.augment import augment_batch  # noqa: E402
 
 NOTHING = dict(rotation_degrees=0.0, zoom_fraction=0.0, shift_fraction=0.0, stroke_jitter=0.0)
 

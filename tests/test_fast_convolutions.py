@@ -10,7 +10,7 @@ import pytest
 jax = pytest.importorskip("jax")
 from jax import lax  # noqa: E402
 
-from digitlab.fast.convolutions import conv_as_matmul, matmul_convolutions, max_pool_as_reshape  # noqa: E402
+from digitlab.train.fast.convolutions import conv_as_matmul, matmul_convolutions, max_pool_as_reshape  # noqa: E402
 
 
 def _unused(*args):

@@ -93,7 +93,7 @@ def test_fast_engine_is_repeatable_and_resumable(fast_and_keras_runs, tmp_path):
 
 
 def test_fast_engine_trains_a_cnn_as_model_fit_does(tmp_path):
-    # On the fast engine, convolutions and pooling run as matrix multiplies (digitlab.fast.convolutions).
+    # On the fast engine, convolutions and pooling run as matrix multiplies (digitlab.train.fast.convolutions).
     small = ["--model", "cnn", "--epochs", "2", "--limit-train", "3000", "--limit-test", "500", "--quiet"]
     fast = train(tmp_path, "--engine", "fast", *small)
     keras_fit = train(tmp_path, "--engine", "keras", *small, backend="tensorflow")

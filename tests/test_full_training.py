@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from digitlab.config import RunConfig
+from digitlab.formats import RunConfig
 from digitlab.pipeline import run_pipeline
 
 

@@ -44,7 +44,7 @@ def test_unknown_model_is_a_clear_error():
 
 def test_models_command_lists_every_shipped_model_and_says_which_are_the_defaults(capsys):
     from digitlab.cli import main
-    from digitlab.modelfiles import default_shipped_model, shipped_models
+    from digitlab.formats import default_shipped_model, shipped_models
 
     assert main(["models"]) == 0
     output = capsys.readouterr().out
@@ -53,5 +53,5 @@ def test_models_command_lists_every_shipped_model_and_says_which_are_the_default
     for name in shipped_models():
         assert f"\n  {name} " in output
     defaults = output.split("Defaults without --model:")[1]
-    assert f"use {default_shipped_model('mnist')['name']} (most accurate on MNIST)" in defaults
+    assert f"use {default_shipped_model('mnist')['name']} (most accurate on the validation split)" in defaults
     assert f"use {default_shipped_model('images')['name']} (made for photos and scans)" in defaults

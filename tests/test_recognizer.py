@@ -8,7 +8,7 @@ from PIL import Image
 
 from test_vision_fixtures import mnist_digits, mnist_sheet, recognizer, trained_model_path
 
-from digitlab.recognizer import REJECT_BELOW, ImageError, ReadResult, Recognizer
+from digitlab.recognize import REJECT_BELOW, ImageError, ReadResult, Recognizer
 
 
 def test_info_and_name():
@@ -17,7 +17,7 @@ def test_info_and_name():
     assert model.info["parameters"] == 109_386 and model.info["name"] == model.name
     assert set(model.info) == {"name", "path", "runtime", "test_accuracy", "parameters", "temperature"}
     # Confidences are calibrated with the temperature fitted when the model was trained.
-    from digitlab.modelfiles import model_temperature
+    from digitlab.formats import model_temperature
 
     assert model.temperature == model.info["temperature"] == model_temperature(model.path)
 

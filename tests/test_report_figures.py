@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from digitlab.evaluate import most_confident_mistakes
 from digitlab.report import confusion_heatmap, history_plot, misclassified_gallery, sample_grid
 
 RNG = np.random.default_rng(0)
@@ -102,16 +103,18 @@ def test_misclassified_gallery(tmp_path):
     probabilities = np.full((12, 10), 0.01)
     probabilities[np.arange(12), y_pred] = 0.91
     path = tmp_path / "misclassified.png"
-    assert_png(path, misclassified_gallery(IMAGES, LABELS, y_pred, probabilities, path, limit=2))
+    mistakes = most_confident_mistakes(LABELS, y_pred, probabilities)
+    assert_png(path, misclassified_gallery(IMAGES, LABELS, y_pred, mistakes, path, probabilities, limit=2))
     # y_pred may be left out (argmax of probabilities), probabilities too.
-    assert_png(path, misclassified_gallery(IMAGES, LABELS, None, probabilities, path))
-    assert_png(path, misclassified_gallery(IMAGES, LABELS, y_pred, None, path))
+    assert_png(path, misclassified_gallery(IMAGES, LABELS, None, mistakes, path, probabilities))
+    assert_png(path, misclassified_gallery(IMAGES, LABELS, y_pred, mistakes, path))
 
 
 def test_misclassified_gallery_with_no_mistakes(tmp_path):
     path = tmp_path / "misclassified.png"
     probabilities = np.eye(10)[LABELS]
-    assert_png(path, misclassified_gallery(IMAGES, LABELS, LABELS, probabilities, path))
+    mistakes = most_confident_mistakes(LABELS, LABELS, probabilities)
+    assert_png(path, misclassified_gallery(IMAGES, LABELS, LABELS, mistakes, path, probabilities))
 
 
 def test_gallery_tiles_keep_each_image_in_place():

@@ -18,7 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from digitlab.modelfiles import shipped_models
+from digitlab.formats import shipped_models
 from digitlab.serve import ServeSettings, create_app
 from digitlab.serve.batching import Batcher
 
@@ -35,7 +35,7 @@ def serve_runs_dir(tmp_path_factory):
     runs_dir = tmp_path_factory.getbasetemp() / "serve-runs"
     runs_dir.mkdir(exist_ok=True)
     if not shipped_models() and not any(runs_dir.glob("*/model.keras")):
-        from digitlab.config import RunConfig
+        from digitlab.formats import RunConfig
         from digitlab.pipeline import run_pipeline
 
         run_pipeline(RunConfig(model="mlp", epochs=2, runs_dir=str(runs_dir)).stamp(), log=lambda line: None, verbose=0)
@@ -326,9 +326,9 @@ def test_settings_refuse_nonsense():
 
 
 def test_serve_without_any_model_is_one_error_line(tmp_path, capsys, monkeypatch):
-    from digitlab import cli, modelfiles
+    from digitlab import cli
 
-    monkeypatch.setattr(modelfiles, "shipped_models", lambda *args, **kwargs: {})
+    monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "no-models"))
     status = cli.main(["serve", "--runs-dir", str(tmp_path), "--port", "0"])
     assert status == 1
     error = capsys.readouterr().err

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from digitlab.modelfiles import file_sha256, load_keras_model, shipped_models
-from digitlab.runtimes import OnnxRuntime
-from digitlab.scoring import score_model
+from digitlab.formats import file_sha256, shipped_models
+from digitlab.models import load_keras_model
+from digitlab.recognize import OnnxRuntime
+from digitlab.evaluate import score_model
 
 SHIPPED = shipped_models()
 

@@ -9,8 +9,8 @@ import pytest
 
 from digitlab.cli import main
 from digitlab.errors import UserError
-from digitlab.modelfiles import file_sha256, resolve_model_path, shipped_models
-from digitlab.shipping import ship_run
+from digitlab.formats import file_sha256, resolve_model_path, shipped_models
+from digitlab.export import ship_run
 
 
 @pytest.fixture(scope="module")

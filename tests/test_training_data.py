@@ -14,9 +14,9 @@ import pytest
 from digitlab.cli import main
 from digitlab.data import load_dataset
 from digitlab.vision import analyze
-from digitlab.vision import training_data
-from digitlab.vision.synthetic import CALIBRATION_SEEDS, TEST_SEEDS, TRAINING_SEEDS
-from digitlab.vision.training_data import extra_training_data, photo_digits, render_low_resolution
+from digitlab.synth import training_data
+from digitlab.synth import CALIBRATION_SEEDS, TEST_SEEDS, TRAINING_SEEDS
+from digitlab.synth.training_data import extra_training_data, photo_digits, render_low_resolution
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +144,7 @@ def test_a_script_without_a_main_guard_gets_one_clear_error(tmp_path):
     script = tmp_path / "make_digits.py"
     script.write_text(
         "import numpy as np\n"
-        "from digitlab.vision.training_data import lowres_digits\n"
+        "from digitlab.synth.training_data import lowres_digits\n"
         "lowres_digits(np.zeros((4, 28, 28), np.uint8), np.zeros(4, np.uint8), seed=0)\n",
         encoding="utf-8",
     )

@@ -1,4 +1,4 @@
-"""A run's training time summed over the processes that trained it (training_time.py)."""
+"""A run's training time summed over the processes that trained it (digitlab.formats.tensorboard)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from tensorboard.compat.proto.event_pb2 import Event
 from tensorboard.compat.proto.summary_pb2 import Summary
 from tensorboard.summary.writer.record_writer import RecordWriter
 
-from digitlab.training_time import process_span, run_training_seconds, training_seconds
+from digitlab.formats import run_training_seconds, training_seconds
+from digitlab.formats.tensorboard import process_span
 
 
 def write_events(path: Path, started: float, epoch_ends: list[float]) -> Path:

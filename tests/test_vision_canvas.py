@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitlab.vision import synthetic
+from digitlab.synth import photos as synthetic
 from digitlab.vision.canvas import DRAWING_MAX_SIDE, even_canvas_tone
 from digitlab.vision.decode import decode_full_size
 from digitlab.vision.pipeline import analyze

@@ -22,13 +22,14 @@ from PIL import Image
 
 @lru_cache(maxsize=1)
 def trained_model_path() -> Path:
-    from digitlab.backend import import_keras
+    from digitlab.models import import_keras
 
     keras = import_keras()
-    from digitlab.config import RunConfig
+    from digitlab.formats import RunConfig
     from digitlab.data import load_mnist
     from digitlab.models import create_model
-    from digitlab.train import compile_model, prepare_images, prepare_labels
+    from digitlab.data import prepare_images, prepare_labels
+    from digitlab.train import compile_model
 
     keras.utils.set_random_seed(0)
     (x_train, y_train), _ = load_mnist()
@@ -44,7 +45,7 @@ def trained_model_path() -> Path:
 
 @lru_cache(maxsize=1)
 def recognizer():
-    from digitlab.recognizer import Recognizer
+    from digitlab.recognize import Recognizer
 
     return Recognizer(trained_model_path())
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitlab.vision import synthetic
+from digitlab.synth import photos as synthetic
 from digitlab.vision.pipeline import analyze
 
 pytestmark = pytest.mark.skipif(not synthetic.fonts_installed(),

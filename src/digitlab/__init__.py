@@ -3,7 +3,7 @@
 Usage:
 
     from digitlab.data import load_mnist
-    from digitlab.config import RunConfig
+    from digitlab.formats import RunConfig
     from digitlab.pipeline import run_pipeline
 
     result = run_pipeline(RunConfig(model="mlp"))
@@ -20,7 +20,7 @@ import os
 __version__ = "0.1.0"
 
 # Keras itself defaults to TensorFlow, the tutorial's stack; `digitlab train`
-# picks JAX for its fast engine (digitlab.backend.choose_backend). A user's
+# picks JAX for its fast engine (digitlab.models.choose_backend). A user's
 # KERAS_BACKEND always wins.
 # TensorFlow's C++ layer prints start-up chatter (oneDNN, CPU features) and a
 # harmless graph-version notice from tf.data at "error" level on every fit; none

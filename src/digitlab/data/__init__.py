@@ -15,11 +15,17 @@ with one sentence naming the file and what to do.
 
 Importing this package does not import Keras or TensorFlow.
 
+The validation split is defined once, here (`split`): every stage that holds
+out validation images uses `split_validation` / `validation_start`. `inputs`
+scales pixels and one-hot encodes labels as the tutorial does.
+
 Modules: `idx` (IDX reader and writer), `cache` (atomic .npz cache), `sources`
 (directory, mirrors, offline package), `specs` (what each dataset is and its
-checksums), `datasets` (the order of sources, `fetch`, `info`, `verify`).
+checksums), `datasets` (the order of sources, `fetch`, `info`, `verify`),
+`split` (the validation split), `inputs` (model inputs and labels).
 """
 
+from digitlab.data.cache import cache_dir
 from digitlab.data.datasets import (
     Dataset,
     fetch,
@@ -30,21 +36,37 @@ from digitlab.data.datasets import (
 )
 from digitlab.data.errors import DataError
 from digitlab.data.idx import read_idx, write_idx
+from digitlab.data.inputs import prepare_images, prepare_labels
 from digitlab.data.sources import Downloader
 from digitlab.data.specs import DATASETS, DatasetSpec, get_spec, verify_arrays
+from digitlab.data.split import (
+    DEFAULT_VALIDATION_SPLIT,
+    split_validation,
+    validation_images,
+    validation_size,
+    validation_start,
+)
 
 __all__ = [
     "DATASETS",
+    "DEFAULT_VALIDATION_SPLIT",
     "DataError",
     "Dataset",
     "DatasetSpec",
     "Downloader",
+    "cache_dir",
     "fetch",
     "get_spec",
     "info",
     "load_dataset",
     "load_mnist",
+    "prepare_images",
+    "prepare_labels",
     "read_idx",
+    "split_validation",
+    "validation_images",
+    "validation_size",
+    "validation_start",
     "verify",
     "verify_arrays",
     "write_idx",

@@ -33,6 +33,7 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from digitlab import __version__
 from digitlab.data.cache import pretty_path
 from digitlab.data.errors import DataError, SourceUnavailable
 from digitlab.data.idx import parse_idx, read_idx_bytes
@@ -75,8 +76,6 @@ def _check_file(data: bytes, spec: DatasetSpec, file_name: str, label: str) -> N
 
 
 def _urlopen(url: str, timeout: float) -> IO[bytes]:
-    from digitlab import __version__
-
     request = urllib.request.Request(url, headers={"User-Agent": f"digitlab/{__version__}"})
     return urllib.request.urlopen(request, timeout=timeout)
 

@@ -11,8 +11,8 @@ from digitlab.models.registry import register_model
 
 def _image_input(input_shape: tuple[int, ...]):
     """A 28×28 input with a channel axis added, so models accept (n, 28, 28) arrays as the MLP does."""
-    import keras
-    from keras import layers
+    import keras  # heavy: a builder loads Keras when it runs
+    from keras import layers  # (with Keras, above or already loaded)
 
     inputs = keras.Input(shape=input_shape)
     features = layers.Reshape((*input_shape[:2], 1))(inputs) if len(input_shape) == 2 else inputs
@@ -22,14 +22,14 @@ def _image_input(input_shape: tuple[int, ...]):
 # The augmenting CNN recipes train with model.fit on TensorFlow, whose oneDNN
 # convolutions use both cores, as the shipped models were trained (so their cards'
 # commands reproduce them). The fast engine (`--engine fast`, JAX) trains them too,
-# its convolutions written as matrix multiplies (digitlab.fast.convolutions), at
+# its convolutions written as matrix multiplies (digitlab.train.fast.convolutions), at
 # about TensorFlow's speed: between 0.4x and 1.4x its samples/s depending on the
 # model and the run (benchmarks/training_throughput.py). `quick` uses it by default.
 @register_model("cnn", epochs=15, engine="keras")
 def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.5):
     """The keras-io "Simple MNIST convnet": two conv/pool blocks, dropout 0.5 (~99.2 %)."""
-    import keras
-    from keras import layers
+    import keras  # heavy: a builder loads Keras when it runs
+    from keras import layers  # (with Keras, above or already loaded)
 
     inputs, features = _image_input(input_shape)
     for filters in (32, 64):
@@ -43,7 +43,7 @@ def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_
 
 def _conv_bn(features, filters: int, kernel_size: int = 3, strides: int = 1):
     """Convolution → batch norm → ReLU; the convolution needs no bias before batch norm."""
-    from keras import layers
+    from keras import layers  # (with Keras, above or already loaded)
 
     features = layers.Conv2D(filters, kernel_size, strides=strides, padding="same", use_bias=False)(features)
     features = layers.BatchNormalization()(features)
@@ -78,8 +78,8 @@ def quick(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropou
 
 def _vgg_network(name: str, input_shape: tuple[int, ...], num_classes: int, widths: tuple[int, ...],
                  depths: tuple[int, ...], dropout_rate: float):
-    import keras
-    from keras import layers
+    import keras  # heavy: a builder loads Keras when it runs
+    from keras import layers  # (with Keras, above or already loaded)
 
     inputs, features = _image_input(input_shape)
     # Stages at 28, 14 and 7 pixels. A strided 3×3 convolution, not pooling,
@@ -101,8 +101,8 @@ def _vgg_network(name: str, input_shape: tuple[int, ...], num_classes: int, widt
 )
 def deotte(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.4):
     """Chris Deotte's Kaggle MNIST CNN: stacked 3×3 convolutions, strided 5×5 downsampling, batch norm."""
-    import keras
-    from keras import layers
+    import keras  # heavy: a builder loads Keras when it runs
+    from keras import layers  # (with Keras, above or already loaded)
 
     def conv(features, filters: int, kernel_size: int, **options):
         features = layers.Conv2D(filters, kernel_size, use_bias=False, **options)(features)

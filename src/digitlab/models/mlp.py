@@ -16,8 +16,8 @@ def mlp(
     dropout_rate: float = 0.3,
 ):
     """The Keras tutorial's MLP: two ReLU layers (128, 64) with dropout 0.3, softmax output."""
-    import keras
-    from keras import layers
+    import keras  # heavy: a builder loads Keras when it runs
+    from keras import layers  # (with Keras, above or already loaded)
 
     model = keras.Sequential(name="mlp")
     model.add(keras.Input(shape=input_shape))

@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from digitlab.evaluate import most_confident_mistakes
+from digitlab.formats import atomic_path
 
 DPI = 110
 TRAIN_COLOR = "#2563eb"
@@ -91,8 +91,9 @@ def _mosaic(images: np.ndarray, rows: int, cols: int, gap_x: int, gap_y: int) ->
 
 def _save(figure: Figure, path: Path | str) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI, facecolor="white", bbox_inches="tight", pad_inches=0.15)
+    with atomic_path(path) as partial:
+        figure.savefig(partial, format=path.suffix.lstrip(".") or "png", dpi=DPI, facecolor="white",
+                       bbox_inches="tight", pad_inches=0.15)
     return path
 
 
@@ -269,15 +270,17 @@ def misclassified_gallery(
     images: np.ndarray,
     y_true: np.ndarray,
     y_pred: np.ndarray | None,
-    probabilities: np.ndarray | None,
+    mistakes: np.ndarray,
     path: Path | str,
+    probabilities: np.ndarray | None = None,
     limit: int = 36,
     class_names: Sequence[str] | None = None,
 ) -> Path:
-    """The misclassified images, most confident mistakes first, titled "true 4 → pred 9 (87%)".
+    """The misclassified images at `mistakes`, in that order, titled "true 4 → pred 9 (87%)".
 
-    y_pred may be None (then it is the argmax of probabilities); probabilities
-    may be None (then titles carry no confidence and the order is the test order).
+    `mistakes` comes from digitlab.evaluate.most_confident_mistakes (most confident
+    first when it had the probabilities). y_pred may be None (then it is the argmax
+    of probabilities); without probabilities the titles carry no confidence.
     """
     images, y_true = _as_images(images), _as_labels(y_true)
     if y_pred is None:
@@ -290,7 +293,7 @@ def misclassified_gallery(
             f"images, y_true and y_pred differ in length: {len(images)}, {len(y_true)}, {len(y_pred)}."
         )
 
-    wrong = most_confident_mistakes(y_true, y_pred, probabilities)
+    wrong = np.asarray(mistakes, dtype=np.int64)
     if wrong.size == 0:
         return _message(
             path, "Misclassified test images", "No mistakes: every test image was classified correctly."
@@ -341,7 +344,7 @@ def reliability_diagram(calibration: Mapping, path: Path | str) -> Path:
     """Accuracy against confidence per bin, before and after temperature scaling.
 
     `calibration` is metrics.json's "calibration" entry: bins_uncalibrated,
-    bins_calibrated (see digitlab.calibration.reliability_bins), ece_* and temperature.
+    bins_calibrated (see digitlab.evaluate.reliability_bins), ece_* and temperature.
     """
     figure = Figure(figsize=(10, 4.2), layout="constrained")
     panels = (

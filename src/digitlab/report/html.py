@@ -18,11 +18,11 @@ run dir is HTML-escaped.
 from __future__ import annotations
 
 import csv
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 
 from digitlab.errors import UserError
+from digitlab.formats import read_history_rows, read_json, rundir, write_text_atomic
 from digitlab.report import sections
 from digitlab.report.markup import MISSING, esc, format_date, to_number
 from digitlab.report.style import CSS
@@ -34,12 +34,13 @@ DATASET_NAMES = {"mnist": "MNIST", "fashion": "Fashion-MNIST", "fashion_mnist": 
 
 
 def _read_json(path: Path, notes: list[str]) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    """A run file's JSON object, or {} with a note saying why (the page still renders)."""
+    if not path.exists():
         notes.append(f"{path.name} was not found.")
         return {}
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+    try:
+        value = read_json(path)
+    except UserError as error:
         notes.append(f"{path.name} could not be read ({error}).")
         return {}
     return value if isinstance(value, dict) else {}
@@ -49,8 +50,7 @@ def _read_history(path: Path, notes: list[str]) -> list[dict]:
     if not path.exists():
         return []
     try:
-        with path.open(newline="", encoding="utf-8") as file:
-            rows = [row for row in csv.DictReader(file) if any(row.values())]
+        rows = read_history_rows(path)
     except (OSError, UnicodeDecodeError, csv.Error) as error:
         notes.append(f"{path.name} could not be read ({error}).")
         return []
@@ -71,9 +71,9 @@ def write_report(run_dir: Path) -> Path:
     if not run_dir.is_dir():
         raise UserError(f"{run_dir} is not a directory; pass a run directory such as runs/<time>-<model>.")
     notes: list[str] = []
-    config = _read_json(run_dir / "config.json", notes)
-    metrics = _read_json(run_dir / "metrics.json", notes)
-    history = _read_history(run_dir / "history.csv", notes)
+    config = _read_json(run_dir / rundir.CONFIG, notes)
+    metrics = _read_json(run_dir / rundir.METRICS, notes)
+    history = _read_history(run_dir / rundir.HISTORY, notes)
 
     model = config.get("model") or metrics.get("model") or "model"
     dataset_key = str(config.get("dataset") or metrics.get("dataset") or "")
@@ -132,6 +132,6 @@ def write_report(run_dir: Path) -> Path:
 </body>
 </html>
 """
-    path = run_dir / "report.html"
-    path.write_text(page, encoding="utf-8")
+    path = run_dir / rundir.REPORT
+    write_text_atomic(path, page)
     return path

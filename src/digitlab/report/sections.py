@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from digitlab.formats import CONFIG_FIELD_MEANINGS
 from digitlab.report.markup import (
     MISSING,
     count,
@@ -37,23 +38,6 @@ FIGURES = {  # file name -> (section id, alt text)
 }
 SUBJECTS = {"mnist": "one handwritten digit", "fashion": "one piece of clothing"}
 TIMING_COLORS = ["#2563eb", "#ea580c", "#16a34a", "#9333ea", "#0891b2", "#ca8a04", "#db2777", "#64748b"]
-CONFIG_MEANINGS = {
-    "model": "architecture from the model registry",
-    "dataset": "which images were used",
-    "epochs": "passes over the training images",
-    "batch_size": "images per weight update",
-    "validation_split": "share of training images held back to check generalisation",
-    "seed": "random seed for weight initialisation and shuffling",
-    "optimizer": "rule that updates the weights from the gradients",
-    "learning_rate": "size of each update step",
-    "loss": "what training minimises",
-    "limit_train": "use only the first N training images (none: all)",
-    "limit_test": "use only the first N test images (none: all)",
-    "data_dir": "folder of IDX files used instead of the cache (none: cache or download)",
-    "runs_dir": "where run directories are created",
-    "command": "the command that started this run",
-    "created_utc": "when the run started",
-}
 
 
 # ---------------------------------------------------------------- sections
@@ -327,7 +311,7 @@ def configuration(config: dict) -> str:
         [
             f"<code>{esc(key)}</code>",
             '<span class="none">none</span>' if value is None else esc(plain(value)),
-            esc(CONFIG_MEANINGS.get(key, "")),
+            esc(CONFIG_FIELD_MEANINGS.get(key, "")),
         ]
         for key, value in config.items()
     ]

@@ -11,6 +11,7 @@ import base64
 import io
 
 import numpy as np
+from PIL import Image
 from fastapi import Request
 
 from digitlab.serve.models import ModelPool
@@ -37,8 +38,6 @@ async def get_pool(request: Request) -> ModelPool:
 
 def png_data_url(model_input: np.ndarray) -> str:
     """A 28×28 float image in [0, 1] as a PNG data: URL (ink bright, as the model sees it)."""
-    from PIL import Image
-
     pixels = np.clip(np.asarray(model_input, dtype=np.float32).reshape(28, 28), 0.0, 1.0)
     buffer = io.BytesIO()
     Image.fromarray(np.round(pixels * 255).astype(np.uint8)).save(buffer, format="PNG")

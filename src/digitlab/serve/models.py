@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +24,9 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
-from digitlab import rundir
 from digitlab.errors import UserError
-from digitlab.modelfiles import resolve_model_path, shipped_models
+from digitlab.formats import read_json, resolve_model_path, rundir, shipped_models
+from digitlab.recognize import Recognizer
 from digitlab.serve.batching import Batcher
 from digitlab.serve.settings import ServeSettings
 
@@ -60,7 +59,7 @@ class ModelEntry:
 @dataclass
 class ServedModel:
     entry: ModelEntry
-    recognizer: Any  # digitlab.recognizer.Recognizer
+    recognizer: Recognizer
     batcher: Batcher
 
     @property
@@ -69,9 +68,10 @@ class ServedModel:
 
 
 def _read_json(path: Path) -> dict:
+    """A run's or card's JSON, or {} when it is missing or damaged (the model is still listed)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_json(path)
+    except UserError:
         return {}
 
 
@@ -160,8 +160,6 @@ class ModelPool:
         return entry
 
     def _load(self, entry: ModelEntry) -> ServedModel:
-        from digitlab.recognizer import Recognizer  # Imports the model runtime: only when a model is needed.
-
         try:
             recognizer = Recognizer(
                 model=str(entry.path), runs_dir=self.settings.runs_dir, max_pixels=self.settings.max_pixels,

@@ -24,6 +24,8 @@ import json
 import logging
 import os
 
+import uvicorn
+
 from digitlab.serve.app import create_app
 from digitlab.serve.models import ModelPool
 from digitlab.serve.settings import ServeSettings
@@ -40,8 +42,6 @@ def app_from_environment():
 def run_server(
     settings: ServeSettings, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info", workers: int = 1
 ) -> None:
-    import uvicorn
-
     # Load the default model here first, also with several workers: a missing or
     # broken model is then one clear error line, not a traceback per worker.
     pool = ModelPool(settings)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from digitlab.runtimes import RUNTIMES
+from digitlab.recognize import RUNTIMES
 
 
 @dataclass

@@ -14,7 +14,7 @@ photographed sheet painted over (page.py) → polarity → illumination flatteni
 line leveled and segmented again (deskew.py) → per digit: crop, thicken thin
 strokes, limit the slant (slant.py), scale to 20 px, center by mass in 28×28
 (preprocess.to_mnist). The CLI, the web app and batch jobs all come through
-here via digitlab.recognizer.Recognizer.
+here via digitlab.recognize.Recognizer.
 """
 
 from __future__ import annotations

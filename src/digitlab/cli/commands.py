@@ -1,0 +1,212 @@
+"""What each `digitlab` subcommand does: build its inputs, call the library, print.
+
+Usage:
+
+    COMMANDS["predict"](build_parser().parse_args(["predict", "photo.jpg"]))   # → exit status
+
+Commands whose stage loads Keras, TensorFlow, scikit-learn, matplotlib or
+FastAPI import it when they run, so `digitlab predict` never loads Keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from digitlab import data
+from digitlab.cli.predict_output import collect_inputs, predict_and_print
+from digitlab.cli.text import (
+    format_data_info,
+    format_data_verify,
+    format_evaluation,
+    format_models,
+    format_shipped_ensemble,
+    print_run_summary,
+)
+from digitlab.errors import UserError
+from digitlab.formats import TINY_LIMITS, RunConfig, resolve_model_path, rundir
+from digitlab.models import choose_backend, model_recipe
+from digitlab.recognize import Recognizer
+
+
+def _config_from_args(args: argparse.Namespace, model: str, default_engine: str) -> RunConfig:
+    recipe = {"engine": default_engine, **model_recipe(model)}
+    config = RunConfig(
+        model=model,
+        dataset=args.dataset,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        runs_dir=args.runs_dir,
+        limit_train=args.limit_train,
+        limit_test=args.limit_test,
+        **recipe,
+    )
+    if args.tiny:
+        config.limit_train = args.limit_train or TINY_LIMITS["limit_train"]
+        config.limit_test = args.limit_test or TINY_LIMITS["limit_test"]
+        config.epochs = TINY_LIMITS["epochs"]
+    given = {
+        "engine": args.engine,  # else the recipe's, else the command's default
+        "epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+        "lr_schedule": args.lr_schedule, "augment": args.augment,
+        # Only `train` has these.
+        "init_from": getattr(args, "init_from", None), "extra_data": getattr(args, "extra_data", None),
+        "extra_photos": getattr(args, "extra_photos", None),
+    }
+    for field, value in given.items():
+        if value is not None:
+            setattr(config, field, value)
+    return config.stamp(args.argv)
+
+
+def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path | None = None) -> int:
+    from digitlab.pipeline import run_pipeline  # lazy: training loads Keras, and only this command needs it
+
+    # A live progress bar on a terminal; one line per epoch in a log file or CI.
+    verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)
+    result = run_pipeline(config, resume_dir=resume_dir, verbose=verbose)
+    print_run_summary(result)
+    return 0
+
+
+def command_run(args: argparse.Namespace) -> int:
+    # The tutorial's stack: Keras on TensorFlow with model.fit, unless asked otherwise.
+    config = _config_from_args(args, model="mlp", default_engine="keras")
+    choose_backend(config)
+    return _run_training(config, args)
+
+
+def command_train(args: argparse.Namespace) -> int:
+    if args.resume:
+        from digitlab.pipeline import resume_config  # lazy: the pipeline's stages are heavy
+
+        config = resume_config(Path(args.resume), args.epochs)
+        choose_backend(config)
+        return _run_training(config, args, resume_dir=Path(args.resume))
+    config = _config_from_args(args, model=args.model, default_engine="auto")
+    choose_backend(config)
+    return _run_training(config, args)
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    from digitlab.evaluate import evaluate_saved_model  # lazy: loads scikit-learn, and Keras to score
+
+    result = evaluate_saved_model(
+        args.model, dataset=args.dataset, data_dir=args.data_dir, runs_dir=args.runs_dir, limit_test=args.limit_test
+    )
+    print(json.dumps(result) if args.json else format_evaluation(result))
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from digitlab.report import write_report  # lazy: the report loads matplotlib
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / rundir.METRICS).is_file():
+        raise UserError(f"{run_dir} has no {rundir.METRICS}; is it a finished digitlab run directory?")
+    print(write_report(run_dir))
+    return 0
+
+
+def command_models(args: argparse.Namespace) -> int:
+    print(format_models())
+    return 0
+
+
+def command_ship(args: argparse.Namespace) -> int:
+    from digitlab.export import ship_run  # lazy: exporting loads Keras, TensorFlow and tf2onnx
+
+    print(f"Shipped {args.run_dir} as {ship_run(Path(args.run_dir), args.name)}")
+    return 0
+
+
+def command_ensemble(args: argparse.Namespace) -> int:
+    from digitlab.export import ship_ensemble, use_tensorflow_backend  # lazy: loads Keras, TensorFlow, tf2onnx
+
+    use_tensorflow_backend()  # the ensemble is exported to ONNX too
+    print(format_shipped_ensemble(ship_ensemble(args.members, args.name, runs_dir=args.runs_dir)))
+    return 0
+
+
+def command_bench(args: argparse.Namespace) -> int:
+    # The benchmarks are scripts in the repository, not part of the installed package:
+    # they run from the root of a clone (the current directory).
+    clone = Path.cwd()
+    runner = clone / "benchmarks" / "run.py"
+    if not runner.is_file():
+        raise UserError("digitlab bench runs benchmarks/run.py from the root of a clone of the digitlab "
+                        "repository, and the current directory has none; cd to your clone.")
+    command = [sys.executable, str(runner)] + (["--only", *args.only] if args.only else [])
+    return subprocess.run(command, cwd=clone).returncode
+
+
+def command_serve(args: argparse.Namespace) -> int:
+    from digitlab.serve import ServeSettings, run_server  # lazy: FastAPI and uvicorn load only to serve
+
+    try:
+        settings = ServeSettings(
+            model=args.model, runs_dir=args.runs_dir, max_upload_mb=args.max_upload_mb,
+            cors_origins=args.cors_origin, runtime=args.runtime,
+        )
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}.")
+    run_server(settings, host=args.host, port=args.port, workers=args.workers)
+    return 0
+
+
+def command_data(args: argparse.Namespace) -> int:
+    if args.action == "fetch":
+        dataset = data.fetch(args.dataset, data_dir=args.data_dir, force=args.force)
+        print(f"{dataset.name}: {len(dataset.y_train):,} training + {len(dataset.y_test):,} test images, "
+              f"verified (from {dataset.source}).")
+    elif args.action == "info":
+        info = data.info(args.dataset, data_dir=args.data_dir)
+        print(json.dumps(info, indent=2) if args.json else format_data_info(info))
+    else:
+        result = data.verify(args.dataset)
+        print(json.dumps(result, indent=2) if args.json else format_data_verify(result))
+    return 0
+
+
+def command_predict(args: argparse.Namespace) -> int:
+    inputs = collect_inputs(args.paths)
+    recognizer = Recognizer(args.model, runs_dir=args.runs_dir, runtime=args.runtime)
+    return predict_and_print(recognizer, inputs, as_json=args.json,
+                             debug_dir=Path(args.debug) if args.debug else None)
+
+
+def command_export(args: argparse.Namespace) -> int:
+    from digitlab.export import export_model  # lazy: exporting loads Keras, TensorFlow and tf2onnx
+
+    model_path = resolve_model_path(args.model, args.runs_dir)
+    out = Path(args.out) if args.out else model_path.with_name(f"model.{args.format}")
+    result = export_model(model_path, args.format, out, parity_images=args.parity_images)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(f"Exported {result.source} → {result.path} ({result.format}, {result.file_bytes / 1e6:.2f} MB) "
+              f"in {result.seconds:.1f} s")
+        print(f"Parity on {result.parity_images:,} MNIST test images: same top class on "
+              f"{result.parity_top1_agreement:.2%}, probabilities within {result.parity_max_abs_diff:.1e}")
+    return 0
+
+
+COMMANDS = {
+    "run": command_run,
+    "train": command_train,
+    "evaluate": command_evaluate,
+    "report": command_report,
+    "models": command_models,
+    "bench": command_bench,
+    "ship": command_ship,
+    "ensemble": command_ensemble,
+    "predict": command_predict,
+    "serve": command_serve,
+    "data": command_data,
+    "export": command_export,
+}

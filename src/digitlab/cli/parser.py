@@ -1,0 +1,153 @@
+"""The `digitlab` command line's arguments: one subcommand per job.
+
+Usage:
+
+    args = build_parser().parse_args(["train", "--model", "cnn"])
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from digitlab import __version__
+from digitlab.formats import LR_SCHEDULES
+from digitlab.recognize import RUNTIMES
+
+DATASET_CHOICES = ("mnist", "fashion")
+# The sections of benchmarks/run.py (a test keeps the two lists the same).
+BENCH_SECTIONS = ("training", "throughput", "convolutions", "mlp-epoch", "time-to-accuracy", "scaling", "inference")
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    # Unset options take the model's registered recipe (the tutorial's for mlp).
+    parser.add_argument("--epochs", type=int, help="training epochs (tutorial: 10)")
+    parser.add_argument("--batch-size", type=int, help="mini-batch size (tutorial: 128)")
+    parser.add_argument("--learning-rate", type=float, help="Adam learning rate (tutorial: 0.001, Keras' default)")
+    parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="learning-rate schedule")
+    parser.add_argument(
+        "--augment", action=argparse.BooleanOptionalAction, default=None,
+        help="random rotation, shift, zoom and stroke width while training",
+    )
+    parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed repeats a run")
+    parser.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
+    parser.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
+    parser.add_argument("--runs-dir", default="runs", help="where run directories are created (default: runs)")
+    parser.add_argument("--limit-train", type=int, help="use only the first N training images")
+    parser.add_argument("--limit-test", type=int, help="use only the first N test images")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="a quick smoke run: 2,000 training and 500 test images, 2 epochs (unless given)",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress output")
+    parser.add_argument(
+        "--engine", choices=("auto", "fast", "keras"),
+        help="training loop: fast (whole epochs compiled with JAX), keras (plain model.fit), "
+        "auto (fast where possible). Default: keras for run (the tutorial), auto for train",
+    )
+
+
+def _add_runtime_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runtime", choices=RUNTIMES, default="auto",
+        help="inference runtime: auto (ONNX Runtime when the model has a model.onnx, else Keras), onnx or keras",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="digitlab", description="Handwritten digit recognition with Keras.")
+    parser.add_argument("--version", action="version", version=f"digitlab {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="the Keras MNIST tutorial end to end (what `make run` does)")
+    _add_training_options(run)
+
+    train = commands.add_parser("train", help="train a registered model; writes a run directory")
+    train.add_argument("--model", default="mlp", help="registered architecture (see `digitlab models`)")
+    train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
+    train.add_argument("--init-from", metavar="MODEL",
+                       help="fine-tune: start from this trained model (shipped name, run directory or .keras file)")
+    train.add_argument("--extra-data", type=_kinds, metavar="KIND[,KIND]",
+                       help="extra training digits made by the vision pipeline: lowres (MNIST digits as "
+                            "low-resolution scans), photos (digits cut from synthetic photos), small (the same, "
+                            "small handwriting)")
+    train.add_argument("--extra-photos", type=int,
+                       help="synthetic photos to cut digits from, per kind (default: 8000)")
+    _add_training_options(train)
+
+    evaluate = commands.add_parser("evaluate", help="test-set metrics of a trained model")
+    evaluate.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
+    evaluate.add_argument("--dataset", choices=DATASET_CHOICES, default=None, help="default: the model's own")
+    evaluate.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
+    evaluate.add_argument("--runs-dir", default="runs")
+    evaluate.add_argument("--limit-test", type=int, help="use only the first N test images")
+    evaluate.add_argument("--json", action="store_true", help="print one JSON object")
+
+    report = commands.add_parser("report", help="(re)write report.html of a run directory")
+    report.add_argument("run_dir", metavar="RUN")
+
+    commands.add_parser("models", help="registered architectures and shipped models")
+
+    bench = commands.add_parser(
+        "bench", help="every speed benchmark side by side into benchmarks/RESULTS.md (a clone of the repository)"
+    )
+    bench.add_argument("--only", nargs="+", choices=BENCH_SECTIONS, metavar="SECTION",
+                       help=f"run only these sections: {', '.join(BENCH_SECTIONS)} (the others' last results "
+                            "stay in RESULTS.md)")
+
+    ship = commands.add_parser("ship", help="copy a finished run to models/<name>/ with a model card")
+    ship.add_argument("run_dir", metavar="RUN")
+    ship.add_argument("--name", required=True, help="the shipped model's name (a folder under models/)")
+
+    ensemble = commands.add_parser(
+        "ensemble", help="ship several trained models as one that averages their probabilities"
+    )
+    ensemble.add_argument("members", nargs="+", metavar="MODEL", help="shipped model names, run directories or .keras files")
+    ensemble.add_argument("--name", required=True, help="the shipped ensemble's name (a folder under models/)")
+    ensemble.add_argument("--runs-dir", default="runs")
+
+    predict = commands.add_parser("predict", help="read digits from image files and folders (photos, scans, drawings)")
+    predict.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders (searched recursively)")
+    predict.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
+    predict.add_argument("--runs-dir", default="runs")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per image (JSON Lines)")
+    predict.add_argument("--debug", metavar="DIR", help="write every preprocessing stage of each image as PNG")
+    _add_runtime_option(predict)
+
+    serve = commands.add_parser("serve", help="the web app and REST API (FastAPI + uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
+    serve.add_argument("--model", help="default model: shipped name, run directory or .keras file (default: best)")
+    serve.add_argument("--runs-dir", default="runs", help="run directories offered in the model picker")
+    serve.add_argument("--max-upload-mb", type=float, default=10.0, help="request body limit in MB (default: 10)")
+    serve.add_argument(
+        "--cors-origin", action="append", default=[], metavar="ORIGIN",
+        help="allow API calls from pages on this origin (repeatable; default: CORS off)",
+    )
+    serve.add_argument(
+        "--workers", type=int, default=1,
+        help="server processes sharing the port, each with its own copy of the model (default: 1)",
+    )
+    _add_runtime_option(serve)
+
+    export = commands.add_parser("export", help="export a trained model to ONNX or TFLite, checked for parity")
+    export.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
+    export.add_argument("--runs-dir", default="runs")
+    export.add_argument("--format", choices=("onnx", "tflite"), default="onnx", help="default: onnx")
+    export.add_argument("--out", metavar="FILE", help="default: model.onnx / model.tflite beside the .keras file")
+    export.add_argument(
+        "--parity-images", type=int, metavar="N", help="compare on the first N MNIST test images (default: all 10,000)"
+    )
+    export.add_argument("--json", action="store_true", help="print one JSON object")
+
+    data = commands.add_parser("data", help="the dataset cache: fetch, info, verify")
+    data.add_argument("action", choices=("fetch", "info", "verify"))
+    data.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
+    data.add_argument("--data-dir", help="directory of IDX files to import into the cache")
+    data.add_argument("--force", action="store_true", help="fetch: rebuild the cache even if it is valid")
+    data.add_argument("--json", action="store_true", help="info/verify: print JSON")
+    return parser
+
+
+def _kinds(value: str) -> list[str]:
+    return [kind.strip() for kind in value.split(",") if kind.strip()]

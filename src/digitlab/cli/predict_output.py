@@ -1,0 +1,108 @@
+"""`digitlab predict`: which files to read, and how results are printed.
+
+Usage:
+
+    inputs = collect_inputs(["photo.jpg", "scans/"])       # files and folders (recursive) → ImageInput list
+    exit_status = predict_and_print(recognizer, inputs, as_json=True, debug_dir=None)
+
+Folders are searched recursively for files with an image extension
+(IMAGE_SUFFIXES), in sorted order; other files in a folder are skipped. A path
+given explicitly is always read, whatever its extension, so a non-image file
+named on the command line is reported. Every unreadable input gives one error
+(a JSON object {"path", "error"} or a table row); the others are still read and
+the exit status is 2 at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from digitlab.vision import ImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# Images read per model call when no debug images are written.
+BATCH_SIZE = 32
+EXIT_UNREADABLE = 2
+
+
+@dataclass
+class ImageInput:
+    path: Path
+    shown: str  # the path as printed
+
+
+def collect_inputs(paths: list[str]) -> list[ImageInput]:
+    """Expand folders (recursively, image extensions only, sorted); keep files and missing paths as given."""
+    inputs = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(child for child in path.rglob("*")
+                           if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES)
+            inputs += [ImageInput(child, str(child)) for child in found]
+        else:
+            inputs.append(ImageInput(path, given))
+    return inputs
+
+
+def error_line(shown: str, error: Exception) -> dict:
+    return {"path": shown, "error": str(error)}
+
+
+def format_table(records: list[tuple[str, dict]]) -> str:
+    """Aligned text table: path, prediction, confidence, the digits with their confidences."""
+    rows = [("path", "prediction", "confidence", "digits (confidence)")]
+    for shown, record in records:
+        if "error" in record:
+            rows.append((shown, "error", "", record["error"]))
+            continue
+        digits = " ".join(f"{digit['digit']} ({digit['confidence']:.2f})" for digit in record["digits"])
+        if record.get("note"):
+            digits = f"{digits}  [{record['note']}]".strip()
+        rows.append((shown, record["prediction"] or "—", f"{record['confidence']:.3f}", digits))
+    widths = [max(len(row[column]) for row in rows) for column in range(3)]
+    return "\n".join(
+        f"{row[0]:<{widths[0]}}  {row[1]:<{widths[1]}}  {row[2]:>{widths[2]}}  {row[3]}".rstrip() for row in rows
+    )
+
+
+def _debug_dir_for(root: Path, index: int, item: ImageInput) -> Path:
+    return root / f"{index + 1:04d}-{item.path.stem or 'image'}"
+
+
+def predict_and_print(recognizer, inputs: list[ImageInput], as_json: bool = False,
+                      debug_dir: Path | None = None, out: TextIO | None = None) -> int:
+    """Read every input and print JSON Lines (streamed) or a table; return 0, or 2 if any input failed."""
+    out = out or sys.stdout
+    records: list[tuple[str, dict]] = []
+    failed = False
+    step = 1 if debug_dir is not None else BATCH_SIZE
+    for start in range(0, len(inputs), step):
+        batch = inputs[start:start + step]
+        if debug_dir is not None:
+            item = batch[0]
+            try:
+                results = [recognizer.read(item.path, debug_dir=_debug_dir_for(Path(debug_dir), start, item))]
+            except ImageError as error:
+                results = [error]
+        else:
+            results = recognizer.read_many([item.path for item in batch])
+        for item, result in zip(batch, results):
+            if isinstance(result, ImageError):
+                failed = True
+                record = error_line(item.shown, result)
+            else:
+                record = {"path": item.shown, **result.to_json()}
+                if result.note and not as_json:
+                    record["note"] = result.note
+            if as_json:
+                print(json.dumps(record), file=out, flush=True)
+            else:
+                records.append((item.shown, record))
+    if not as_json:
+        print(format_table(records), file=out)
+    return EXIT_UNREADABLE if failed else 0

@@ -1,0 +1,200 @@
+"""Human-readable terminal output for the CLI (JSON output is the library's dicts, printed as they are).
+
+Usage:
+
+    print_run_summary(result)          # after run_pipeline
+    print(format_evaluation(metrics))  # after evaluate_saved_model
+    print(format_models())             # registry + shipped models
+    print(format_classification_report(metrics))   # sklearn's layout, from metrics.json
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from digitlab.formats import DIRECTION_ARROW, PAIR_ARROW, default_shipped_model, read_card, shipped_models
+from digitlab.models import list_models, model_description
+
+# Steps in the order the pipeline runs them, with names a reader understands.
+STEP_LABELS = {
+    "import_keras": "import Keras + backend",
+    "load_data": "load + verify data",
+    "train": "train",
+    "evaluate": "evaluate on test set",
+    "calibrate": "calibrate confidences",
+    "figures": "figures",
+    "save_reload": "save + reload check",
+    "report": "HTML report",
+}
+
+
+def format_timings(timings: dict[str, float]) -> str:
+    total = timings.get("total", sum(timings.values()))
+    lines = []
+    for step, label in STEP_LABELS.items():
+        if step in timings:
+            share = 100.0 * timings[step] / total if total else 0.0
+            lines.append(f"  {label:<24} {timings[step]:7.1f} s  {share:4.0f} %")
+    lines.append(f"  {'total':<24} {total:7.1f} s")
+    return "\n".join(lines)
+
+
+def print_run_summary(result) -> None:
+    metrics = result.metrics
+    reload = "identical predictions" if metrics["reload_identical"] else "DIFFERENT predictions"
+    print()
+    print(f"Test accuracy: {metrics['test_accuracy']:.2%}  "
+          f"({metrics['error_count']} errors in {metrics['n_test']:,})   test loss: {metrics['test_loss']:.4f}")
+    print()
+    print("Classification report (test set):")
+    print(format_classification_report(metrics))
+    print()
+    print("Most-confused pairs (both directions):")
+    print(format_confused_pairs(metrics["confused_pairs"]))
+    print()
+    calibration = metrics["calibration"]
+    print(f"Confidence calibration: temperature {calibration['temperature']:.3f}, expected calibration error "
+          f"{calibration['ece_uncalibrated']:.2%} → {calibration['ece_calibrated']:.2%} on the test set")
+    print(f"Saved and reloaded model.keras: {reload}, accuracy {metrics['reload_accuracy']:.2%}")
+    print()
+    print("Where the time went:")
+    print(format_timings(metrics["timings_seconds"]))
+    print()
+    print(f"Run directory: {result.run_dir}")
+    print(f"Report:        {result.report_path}")
+
+
+def format_evaluation(result: dict) -> str:
+    lines = [
+        f"Model:    {result['model']}",
+        f"Dataset:  {result['dataset']} test set ({result['n']:,} images)",
+        f"Accuracy: {result['accuracy']:.2%} ({result['error_count']} errors)   loss: {result['loss']:.4f}",
+        "",
+        format_classification_report(result),
+        "",
+        "Most-confused pairs:",
+        format_confused_pairs(result["confused_pairs"]),
+    ]
+    return "\n".join(lines)
+
+
+def format_models() -> str:
+    lines = ["Registered architectures:"]
+    for name in list_models():
+        lines.append(f"  {name:<12} {model_description(name)}")
+    shipped = shipped_models()
+    lines.append("")
+    if not shipped:
+        lines.append("Shipped models: none yet (train one with `digitlab train --model NAME`, then `digitlab ship`).")
+        return "\n".join(lines)
+    lines.append("Shipped models (from their model cards; re-measure with benchmarks/models.py):")
+    lines.append(f"  {'name':<12} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
+                 f"{'training':>18}  most-confused pairs")
+    for name, card in sorted(shipped.items(), key=lambda item: -item[1].get("test_accuracy", 0.0)):
+        pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in card.get("confused_pairs", [])[:3])
+        lines.append(
+            f"  {name:<12} {card.get('architecture', '—'):<12} {card.get('parameters', 0):>10,} "
+            f"{card.get('test_accuracy', 0):>9.2%} {card.get('error_count', 0):>7} {training_time(card):>18}  {pairs}"
+        )
+    defaults = {purpose: default_shipped_model(purpose) for purpose in ("mnist", "images")}
+    lines += ["", "Defaults without --model: evaluate and export use "
+                  f"{defaults['mnist']['name'] if defaults['mnist'] else 'the newest run'} (most accurate on the validation split); "
+                  f"predict and serve use {defaults['images']['name'] if defaults['images'] else 'the newest run'} "
+                  "(made for photos and scans)."]
+    return "\n".join(lines)
+
+
+def training_time(card: dict) -> str:
+    """A model card's training wall time; a fine-tuned model's is added to the model it started from."""
+    minutes = f"{(card.get('train_seconds') or 0) / 60:.1f} min"
+    start = (card.get("init_from") or {}).get("model")
+    return f"{start} + {minutes}" if start else minutes
+
+
+def format_data_info(info: dict) -> str:
+    cache = info["cache"]
+    fetch = f"digitlab data fetch --dataset {info['name']}"
+    state = f"{cache['bytes'] / 1e6:.1f} MB" if cache["exists"] else f"not cached yet (`{fetch}`)"
+    lines = [f"{info['title']} ({info['name']}): classes {', '.join(info['class_names'])}",
+             f"Cache: {cache['path']} — {state}", "Sources, tried in this order:"]
+    for number, source in enumerate(info["sources"], start=1):
+        available = "available" if source["available"] else "not available"
+        location = source["location"] or "not set (--data-dir or DIGITLAB_DATA_DIR)"
+        lines.append(f"  {number}. {source['kind']:<9} {location}  ({available})")
+    if info.get("offline"):
+        lines.append("Network sources are skipped (DIGITLAB_OFFLINE=1).")
+    return "\n".join(lines)
+
+
+def format_data_verify(result: dict) -> str:
+    shapes = ", ".join(f"{name} {'×'.join(map(str, shape))}" for name, shape in result["shapes"].items())
+    return (f"{result['name']}: cache {result['path']} verified in {result['seconds']:.2f} s "
+            f"(SHA-256 of all four arrays match; {shapes}; originally from {result['origin']}).")
+
+
+def format_shipped_ensemble(folder) -> str:
+    """What `digitlab ensemble` prints: the ensemble's accuracy next to each member's."""
+    card = read_card(Path(folder))
+    lines = [f"Shipped ensemble {card['name']} as {folder}"]
+    for member in card["members"]:
+        accuracy = member["test_accuracy"]
+        shown = f"{accuracy:.2%}" if isinstance(accuracy, (int, float)) else "unknown"
+        lines.append(f"  member {member['model']:<28} test accuracy {shown}")
+    lines.append(f"  ensemble of {len(card['members'])}{'':<17} test accuracy {card['test_accuracy']:.2%} "
+                 f"({card['error_count']} errors of {card['n_test']:,}), temperature {card['temperature']:.3f}")
+    return "\n".join(lines)
+
+
+def format_classification_report(metrics: dict) -> str:
+    """A text table in the layout of sklearn's classification_report, for a terminal.
+
+    Accepts the dict from evaluate_predictions or a run's metrics.json
+    (which spells accuracy and n as test_accuracy and n_test).
+    """
+    per_class = metrics.get("per_class") or {}
+    accuracy = metrics.get("accuracy", metrics.get("test_accuracy"))
+    total = metrics.get("n", metrics.get("n_test"))
+    if total is None and per_class:
+        total = sum(int(row.get("support", 0)) for row in per_class.values())
+    width = max([len("weighted avg"), *(len(str(name)) for name in per_class)])
+    header = " " * width + "".join(
+        f"{column:>10}" for column in ("precision", "recall", "f1-score", "support")
+    )
+
+    def row(name: str, scores: dict) -> str:
+        cells = [f"{scores.get(key, float('nan')):>10.4f}" for key in ("precision", "recall", "f1")]
+        support = scores.get("support")
+        return f"{name:>{width}}" + "".join(cells) + f"{'' if support is None else support:>10}"
+
+    lines = [header, ""]
+    lines += [row(str(name), scores) for name, scores in per_class.items()]
+    lines.append("")
+    if accuracy is not None:
+        lines.append(
+            f"{'accuracy':>{width}}" + " " * 20 + f"{accuracy:>10.4f}{'' if total is None else total:>10}"
+        )
+    for key, label in (("macro_avg", "macro avg"), ("weighted_avg", "weighted avg")):
+        if metrics.get(key):
+            lines.append(row(label, metrics[key]))
+    return "\n".join(lines)
+
+
+def format_confused_pairs(pairs: Sequence[dict], limit: int | None = 5) -> str:
+    """One line per pair, e.g. "4↔9: 23 (4→9 14, 9→4 9)"; "no confusions" when empty."""
+    shown = list(pairs) if limit is None else list(pairs)[:limit]
+    if not shown:
+        return "no confusions"
+    lines = []
+    for item in shown:
+        # The names are taken from the "pair" label so that class names (not
+        # indices) appear in the arrows too.
+        a_name, _, b_name = str(item.get("pair", "")).partition(PAIR_ARROW)
+        a_name = a_name or str(item.get("a"))
+        b_name = b_name or str(item.get("b"))
+        lines.append(
+            f"{a_name}{PAIR_ARROW}{b_name}: {item.get('total')} "
+            f"({a_name}{DIRECTION_ARROW}{b_name} {item.get('a_as_b')}, "
+            f"{b_name}{DIRECTION_ARROW}{a_name} {item.get('b_as_a')})"
+        )
+    return "\n".join(lines)

@@ -1,6 +1,0 @@
-"""The fast training engine: a whole epoch compiled as one JAX program.
-
-Usage: `digitlab train --model mlp` uses it by default (`--engine keras` for
-plain `model.fit`). From Python: `digitlab.fast.engine.fit_fast(...)`, called by
-`digitlab.train.fit` when `config.engine == "fast"` and Keras runs on JAX.
-"""

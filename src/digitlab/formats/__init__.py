@@ -1,0 +1,68 @@
+"""digitlab.formats: every file digitlab writes, one reader and one writer each, all writes atomic.
+
+Usage:
+
+    from digitlab.formats import RunConfig, rundir, read_metrics, write_metrics, shipped_models
+
+    run_dir = rundir.new_run_dir("runs", "mlp")          # runs/<UTC time>-mlp/
+    RunConfig(model="mlp").save(run_dir / rundir.CONFIG)
+    write_metrics(run_dir, {"test_accuracy": 0.977})
+    read_history(run_dir / rundir.HISTORY)
+    resolve_model_path("deotte")                         # a shipped name, run dir or file → model.keras
+
+What lives where: `rundir` (the run directory's layout), `config` (config.json,
+RunConfig), `metrics` (metrics.json), `history` (history.csv), `checkpoints`
+(checkpoints/ for --resume), `tensorboard` (training time read back from logs/),
+`cards` (card.json and the models directory), `lookup` (finding a model by
+name), `results` (benchmark RESULTS files), `files` (atomic writes, checksums).
+This package imports nothing heavier than NumPy, so the lean reader can use it.
+"""
+
+from digitlab.formats import rundir
+from digitlab.formats.cards import (
+    CARD,
+    card_from_run,
+    model_card,
+    models_dir,
+    read_card,
+    shipped_models,
+    with_onnx,
+    write_card,
+)
+from digitlab.formats.checkpoints import checkpoint_dir, completed_epochs, weights_path, write_checkpoint
+from digitlab.formats.config import CONFIG_FIELD_MEANINGS, EXTRA_DATA_KINDS, LR_SCHEDULES, TINY_LIMITS, RunConfig
+from digitlab.formats.files import (
+    atomic_path,
+    file_sha256,
+    read_json,
+    write_bytes_atomic,
+    write_json_atomic,
+    write_text_atomic,
+)
+from digitlab.formats.history import (
+    HISTORY_COLUMNS,
+    HISTORY_COLUMNS_WITH_VALIDATION,
+    read_history,
+    read_history_rows,
+    trim_history,
+)
+from digitlab.formats.lookup import (
+    READER_MODEL,
+    default_shipped_model,
+    model_temperature,
+    resolve_model_path,
+    sidecar_value,
+)
+from digitlab.formats.metrics import DIRECTION_ARROW, PAIR_ARROW, read_metrics, write_metrics
+from digitlab.formats.results import markdown_table, write_results, write_results_json
+from digitlab.formats.tensorboard import run_training_seconds, training_seconds
+
+__all__ = [
+    "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
+    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "file_sha256",
+    "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",
+    "read_metrics", "resolve_model_path", "run_training_seconds", "rundir", "shipped_models", "sidecar_value",
+    "training_seconds", "trim_history", "weights_path", "with_onnx", "write_bytes_atomic", "write_card",
+    "write_checkpoint", "write_json_atomic", "write_metrics", "write_results", "write_results_json",
+    "write_text_atomic",
+]

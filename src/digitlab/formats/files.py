@@ -1,0 +1,99 @@
+"""Whole-file writes that no reader can see half done, and the checksums of files.
+
+Usage:
+
+    write_text_atomic(path, text)             # temp file in the same folder → fsync → rename
+    write_json_atomic(path, {"a": 1})         # 2-space JSON with a trailing newline
+    with atomic_path(path) as partial:        # for writers that want a file name (Keras, ONNX)
+        model.save_weights(partial)
+    data = read_json(path)                    # UserError with one sentence when missing or broken
+    file_sha256(path)
+
+Why: a process killed mid-write, or a full disk, must leave the previous file
+intact rather than half a new one. The new content goes to a hidden temporary
+file in the same folder (so the rename never crosses file systems), is flushed
+and fsynced, then renamed over the target in one step (POSIX rename is atomic),
+and the folder is fsynced so the rename itself survives a power cut.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from digitlab.errors import UserError
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # some file systems do not allow opening a folder; the rename is still atomic
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """A temporary path beside `path` to write to; renamed over `path` only if the block succeeds.
+
+    `suffix` defaults to the target's suffixes (".weights.h5", ".keras"), for writers that
+    pick a format by the file name's ending.
+    """
+    path = Path(path)
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{suffix or ''.join(path.suffixes)}",
+                                        dir=folder)
+    os.close(descriptor)
+    partial = Path(name)
+    try:
+        yield partial
+        with partial.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(partial, path)
+        _fsync_folder(folder)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> None:
+    with atomic_path(path) as partial:
+        partial.write_bytes(data)
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | Path, value) -> None:
+    write_text_atomic(path, json.dumps(value, indent=2) + "\n")
+
+
+def read_json(path: str | Path, missing_hint: str = "is this a digitlab run directory?") -> dict:
+    """A JSON file's object; a missing or damaged file is a UserError naming it."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path} does not exist; {missing_hint}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        reason = getattr(error, "msg", None) or "not UTF-8 text"
+        raise UserError(f"{path} is not valid JSON ({reason}); was it edited by hand or cut short?") from None
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,112 @@
+"""Find trained models by name: shipped models, run directories and model files.
+
+Usage:
+
+    path = resolve_model_path(None)          # the default shipped model, else the newest run
+    path = resolve_model_path(None, purpose="images")   # the default for reading photos and scans
+    path = resolve_model_path("mlp")         # shipped model "mlp", else the newest mlp run
+    path = resolve_model_path("runs/20261130T104512Z-mlp")   # a run dir or a .keras file
+    model_temperature(path)                  # its calibration temperature (card or metrics.json)
+    sidecar_value(path, ("card.json", "dataset"), ("config.json", "dataset"))
+
+Every failure is a UserError with one sentence saying what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from digitlab.errors import UserError
+from digitlab.formats import rundir
+from digitlab.formats.cards import CARD, shipped_models
+
+# The shipped model made for reading photos, scans and drawings (`train --extra-data`):
+# what predict and serve use by default.
+READER_MODEL = "reader"
+PURPOSES = ("mnist", "images")
+
+
+def default_shipped_model(purpose: str = "mnist", directory: Path | None = None) -> dict | None:
+    """The card of the default model for `purpose`, or None when no model is shipped.
+
+    "mnist" (evaluate, export): the single model with the highest accuracy on the
+    validation split (the last 6,000 MNIST training images; never the test set),
+    ties broken by the lower validation loss. "images" (predict, serve): the
+    shipped READER_MODEL if there is one, else the "mnist" choice. Ensembles are
+    never the default: they cost the sum of their members per image.
+    """
+    if purpose not in PURPOSES:
+        raise ValueError(f"purpose must be 'mnist' or 'images', got {purpose!r}")
+    shipped = shipped_models(directory)
+    if purpose == "images" and READER_MODEL in shipped:
+        return shipped[READER_MODEL]
+    singles = [card for card in shipped.values()
+               if card.get("architecture") != "ensemble" and card.get("validation_accuracy") is not None]
+    return max(singles, key=lambda card: (card["validation_accuracy"], -card.get("validation_loss", 0.0)),
+               default=None)
+
+
+def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose: str = "mnist") -> Path:
+    """Turn a --model value (None, a shipped name, a run dir or a file) into a .keras path.
+
+    None means the default shipped model for `purpose` (see default_shipped_model),
+    else the newest run.
+    """
+    if spec is None:
+        best = default_shipped_model(purpose)
+        if best is not None:
+            return Path(best["path"])
+        latest = rundir.latest_run_dir(runs_dir)
+        if latest is None:
+            raise UserError(f"no trained model found in {runs_dir}/; run `digitlab run` first, or pass --model PATH.")
+        return latest / rundir.MODEL
+
+    candidate = Path(spec)
+    if candidate.is_dir():
+        if (candidate / rundir.MODEL).is_file():
+            return candidate / rundir.MODEL
+        raise UserError(f"{candidate} has no {rundir.MODEL}; did its training finish?")
+    if candidate.is_file():
+        return candidate
+    shipped = shipped_models()
+    if spec in shipped:
+        return Path(shipped[spec]["path"])
+    latest = rundir.latest_run_dir(runs_dir, spec)
+    if latest is not None:
+        return latest / rundir.MODEL
+    if candidate.suffix or "/" in spec:
+        raise UserError(f"model file {spec} does not exist.")
+    raise UserError(
+        f"no shipped model or finished run named {spec!r}; train one with `digitlab train --model {spec}`, "
+        "or pass a .keras file or run directory."
+    )
+
+
+def sidecar_value(model_path: str | Path, *lookups: tuple[str, ...], default=None):
+    """A value from the JSON files beside a model: the first of `lookups` that exists.
+
+    Each lookup is a file name followed by the keys to follow, e.g.
+    ("card.json", "temperature") or ("metrics.json", "calibration", "temperature").
+    Shipped models have card.json; run directories have config.json and metrics.json.
+    """
+    folder = Path(model_path).parent
+    for file_name, *keys in lookups:
+        try:
+            value = json.loads((folder / file_name).read_text(encoding="utf-8"))
+            for key in keys:
+                value = value[key]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if value is not None:
+            return value
+    return default
+
+
+def model_temperature(model_path: str | Path) -> float:
+    """The calibration temperature of a model: from its card (shipped) or its run's metrics.json; else 1."""
+    value = sidecar_value(model_path, (CARD, "temperature"), (rundir.METRICS, "calibration", "temperature"))
+    try:
+        return float(value) if value is not None else 1.0
+    except (TypeError, ValueError):
+        return 1.0

@@ -1,0 +1,34 @@
+"""Load a `.keras` model file, turning any failure into one clear sentence.
+
+Usage:
+
+    model = load_keras_model("models/vgg/model.keras")
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from digitlab.errors import UserError, error_reason
+
+
+def load_keras_model(path: str | Path):
+    """Load a .keras file; a missing, truncated or foreign file is a UserError."""
+    import keras  # heavy (seconds): only callers that run Keras models load it
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"model file {path} does not exist.")
+    if path.suffix != ".keras":
+        raise UserError(f"{path} is not a .keras model file; digitlab saves models as model.keras.")
+    if not zipfile.is_zipfile(path):
+        # Keras would say "File not found" for a file that is there but is no zip archive.
+        raise UserError(f"{path} is not a complete .keras file (a .keras file is a zip archive; this one is "
+                        f"truncated or not a model); download or copy it again.")
+    try:
+        return keras.saving.load_model(path)
+    except Exception as error:  # Keras raises many types for a damaged archive.
+        raise UserError(
+            f"{path} could not be loaded as a Keras model ({error_reason(error)}); is the file complete?"
+        ) from None

@@ -1,0 +1,182 @@
+"""The tutorial pipeline end to end: data → train → evaluate → figures → save/reload → report.
+
+Usage:
+
+    from digitlab.formats import RunConfig
+    from digitlab.pipeline import run_pipeline
+
+    result = run_pipeline(RunConfig(model="mlp", epochs=10, seed=42))
+    result.metrics["test_accuracy"], result.run_dir, result.report_path
+
+`digitlab run` and `digitlab train` are thin wrappers around `run_pipeline`.
+Every artifact lands in one run directory (see digitlab.formats.rundir). This
+package sits above train, evaluate and report and runs them in turn; they do
+not know about each other.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from digitlab.data import prepare_images, prepare_labels, split_validation
+from digitlab.errors import UserError
+from digitlab.evaluate import (
+    calibration_metrics,
+    most_confident_mistakes,
+    predict_probabilities,
+    score_model,
+    validation_metrics,
+)
+from digitlab.formats import RunConfig, atomic_path, file_sha256, rundir, training_seconds, write_metrics
+from digitlab.models import create_model, import_keras, keras_without_tensorflow, load_keras_model, require_model
+from digitlab.pipeline.steps import StepTimer, extra_digits, load_run_data, package_versions, starting_model
+
+
+@dataclasses.dataclass
+class RunResult:
+    run_dir: Path
+    metrics: dict
+    report_path: Path
+
+
+def run_pipeline(
+    config: RunConfig,
+    resume_dir: Path | None = None,
+    log: Callable[[str], None] = print,
+    verbose: int | str = "auto",
+) -> RunResult:
+    """Train and evaluate one model as configured; write every artifact into its run dir."""
+    config.validate()
+    require_model(config.model)  # before any run directory is made
+    timer = StepTimer()
+    with timer("import_keras"):
+        keras = import_keras()
+        # Heavy: training loads Keras' backend, the report matplotlib; timed as the run's first step.
+        from digitlab import report
+        from digitlab.train import compile_model, enable_compilation_cache, fit, resolve_engine, seed_everything
+
+        if keras.backend.backend() == "jax":
+            # Before the model is built: Keras compiles one small XLA program per
+            # weight initializer (~1 s in all for the MLP), and the cache keeps them too.
+            enable_compilation_cache()
+
+    with timer("load_data"):
+        dataset, (x_train, y_train), (x_test, y_test) = load_run_data(config)
+    log(f"Data: {dataset.name}, {len(x_train):,} training and {len(x_test):,} test images ({dataset.source})")
+
+    # Checks that may refuse the run, before a run directory is made for it.
+    engine = resolve_engine(config)
+    initial = starting_model(config) if config.init_from else None
+    run_dir = Path(resume_dir) if resume_dir else rundir.new_run_dir(config.runs_dir, config.model)
+    config.save(run_dir / rundir.CONFIG)
+    log(f"Run directory: {run_dir}")
+
+    with timer("figures"):
+        report.sample_grid(x_train[:9], y_train[:9], run_dir / "samples.png", class_names=dataset.class_names)
+
+    if engine == "fast":
+        # Nothing on the fast path needs TensorFlow; without this, Keras would
+        # import it (~5 s) merely to check for TensorFlow types when seeding and saving.
+        keras_without_tensorflow()
+    seed_everything(config.seed)
+    num_classes = len(dataset.class_names)
+    extra = None
+    if config.extra_data:
+        with timer("extra_data"):
+            x_extra, y_extra = extra_digits(config, x_train, y_train, log)
+        extra = (x_extra, prepare_labels(y_extra, num_classes))
+    if initial is not None:
+        model = initial[0]
+        log(f"Starting from the weights of {initial[1]}")
+    else:
+        model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)
+    compile_model(model, config, n_images=len(x_train), n_extra=0 if extra is None else len(extra[0]))
+    # A resumed run was partly trained by earlier processes; their time is in the run's logs.
+    earlier_training = (training_seconds(run_dir) or 0.0) if resume_dir else 0.0
+    with timer("train"):
+        history = fit(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose,
+                      extra=extra)
+
+    with timer("evaluate"):
+        probabilities, metrics = score_model(model, x_test, y_test, dataset.class_names)
+        y_pred = probabilities.argmax(axis=1)
+
+    with timer("calibrate"):
+        # Fit the temperature on the validation images (never the test set),
+        # then measure calibration on the test set.
+        _, (validation_images, validation_labels) = split_validation(x_train, y_train, config.validation_split)
+        validation_probabilities = predict_probabilities(model, validation_images) if len(validation_images) else None
+        calibration = calibration_metrics(validation_probabilities, validation_labels, probabilities, y_test)
+        # The validation figures choose models and defaults (card.json); the test figures are reported.
+        validation = ({} if validation_probabilities is None
+                      else validation_metrics(validation_labels, validation_probabilities))
+
+    with timer("figures"):
+        report.reliability_diagram(calibration, run_dir / "calibration.png")
+        report.history_plot(history, run_dir / "history.png")
+        report.confusion_heatmap(np.asarray(metrics["confusion_matrix"]), run_dir / "confusion.png", dataset.class_names)
+        report.misclassified_gallery(
+            x_test, y_test, y_pred, most_confident_mistakes(y_test, y_pred, probabilities),
+            run_dir / "misclassified.png", probabilities, class_names=dataset.class_names,
+        )
+
+    # The tutorial's last step: save, reload, and check the reloaded model is the same.
+    with timer("save_reload"):
+        model_path = run_dir / rundir.MODEL
+        with atomic_path(model_path) as partial:  # a crash mid-save never leaves half a model.keras
+            model.save(partial)
+        reloaded_probabilities = predict_probabilities(load_keras_model(model_path), x_test)
+        reload_identical = bool(np.array_equal(probabilities, reloaded_probabilities))
+        reload_accuracy = float(np.mean(reloaded_probabilities.argmax(axis=1) == y_test))
+
+    metrics = {
+        "model": config.model,
+        "dataset": config.dataset,
+        **validation,
+        "test_accuracy": metrics["accuracy"],
+        "test_loss": metrics["loss"],
+        "error_count": metrics["error_count"],
+        "n_test": int(len(y_test)),
+        "n_train": int(len(x_train)),
+        **{key: value for key, value in metrics.items() if key not in ("accuracy", "loss", "error_count", "n")},
+        "calibration": calibration,
+        "reload_identical": reload_identical,
+        "reload_accuracy": reload_accuracy,
+        # All of the run's training, across --resume (timings_seconds.train is this process's part).
+        "train_seconds": round(earlier_training + timer.seconds["train"], 3),
+        "resumed": resume_dir is not None,
+        "parameters": int(model.count_params()),
+        "epochs_run": len(next(iter(history.values()), [])),
+        "final_history": {name: values[-1] for name, values in history.items()},
+        "versions": package_versions(),
+        "data": {"source": dataset.source, "sha256": dataset.sha256},
+    }
+    if initial is not None:
+        metrics["init_from"] = {"model": config.init_from, "sha256": file_sha256(initial[1])}
+    if extra is not None:
+        metrics["extra_training_digits"] = int(len(extra[0]))
+    _write_metrics(run_dir, metrics, timer)
+    with timer("report"):
+        report_path = report.write_report(run_dir)
+    _write_metrics(run_dir, metrics, timer)
+    return RunResult(run_dir=run_dir, metrics=metrics, report_path=report_path)
+
+
+def _write_metrics(run_dir: Path, metrics: dict, timer: StepTimer) -> None:
+    metrics["timings_seconds"] = timer.summary()
+    write_metrics(run_dir, metrics)
+
+
+def resume_config(run_dir: Path, epochs: int | None) -> RunConfig:
+    """The saved config of an earlier run, optionally asking for more epochs."""
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise UserError(f"--resume {run_dir}: no such run directory.")
+    config = RunConfig.load(run_dir / rundir.CONFIG)
+    if epochs is not None:
+        config.epochs = epochs
+    return config

@@ -1,0 +1,34 @@
+"""digitlab.recognize: read digits from images with a trained model — the lean reader's core.
+
+Usage:
+
+    from digitlab.recognize import Recognizer
+
+    recognizer = Recognizer()                  # the default shipped reader model
+    result = recognizer.read("photo.jpg")      # path, bytes, file object, PIL image or numpy array
+    result.prediction, result.confidence       # "2026", 0.97
+    recognizer.predict_pixels(canvas_28x28)    # one MNIST-style 28×28 array
+
+The CLI (`digitlab predict`), the web app and batch jobs all read through
+`Recognizer`: digitlab.vision's preprocessing, a runtime (ONNX Runtime, or
+Keras when asked), and the model's fitted calibration temperature. Nothing
+here imports Keras, TensorFlow, JAX or scikit-learn unless the Keras runtime
+is chosen.
+"""
+
+from digitlab.recognize.recognizer import REJECT_BELOW, DigitReading, ImageError, ReadResult, Recognizer
+from digitlab.recognize.runtimes import (
+    ONNX_FILE,
+    RUNTIMES,
+    SOURCE_SHA256_KEY,
+    KerasRuntime,
+    OnnxRuntime,
+    onnx_twin,
+    open_runtime,
+)
+from digitlab.recognize.temperature import apply_temperature
+
+__all__ = [
+    "DigitReading", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime", "REJECT_BELOW", "RUNTIMES",
+    "ReadResult", "Recognizer", "SOURCE_SHA256_KEY", "apply_temperature", "onnx_twin", "open_runtime",
+]

@@ -1,0 +1,212 @@
+"""Recognizer: the one way the CLI, the web app and batch jobs read digits with a model.
+
+Usage:
+
+    from digitlab.recognize import Recognizer, ImageError
+
+    recognizer = Recognizer()                  # best shipped model, else the newest run in runs/
+    result = recognizer.read("photo.jpg")      # path, bytes, file object, PIL image or numpy array
+    result.prediction, result.confidence       # "2026", 0.97
+    result.to_json()                           # the DESIGN.md object without "path"
+    recognizer.predict_pixels(canvas_28x28)    # one MNIST-style 28×28 array (ink bright)
+    results = recognizer.read_many(paths)      # ReadResult or ImageError per input, one model call
+
+Images go through digitlab.vision (decode → grayscale → illumination flattening
+→ polarity → threshold → segmentation → MNIST-style 28×28 per digit); the model
+sees exactly what `--debug DIR` shows.
+
+The reject option: a digit whose confidence (softmax maximum) is below
+`reject_below` (REJECT_BELOW unless given) makes the whole prediction "" — the
+reader says "I cannot read this" rather than give a confident wrong number. The
+digits are still listed, so a caller can show what was seen. See the README
+("Reading your own images") for how the threshold was chosen.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.formats import CARD, model_temperature, resolve_model_path, rundir, sidecar_value
+from digitlab.recognize.runtimes import open_runtime
+from digitlab.recognize.temperature import apply_temperature
+from digitlab.vision import ImageError, analyze, normalize_pixels, write_debug_images
+
+__all__ = ["Recognizer", "ReadResult", "DigitReading", "ImageError", "REJECT_BELOW"]
+
+# Chosen on calibration data, never the benchmark sets, for the default model `reader`:
+# `benchmarks/realworld.py --calibrate` picks the highest threshold that refuses at most
+# 1 % of right readings (synthetic photos and low-resolution scans); see the README.
+REJECT_BELOW = 0.50
+
+
+@dataclass
+class DigitReading:
+    """One digit: what the model saw (model_input) and what it answered."""
+
+    digit: int
+    confidence: float
+    box: tuple[int, int, int, int]  # (x0, y0, x1, y1) in the original image's pixels, x1/y1 exclusive
+    probabilities: list[float]
+    model_input: np.ndarray = field(repr=False)  # 28×28 float32, MNIST polarity
+
+    def to_json(self) -> dict:
+        return {
+            "digit": int(self.digit),
+            "confidence": round(float(self.confidence), 6),
+            "box": [int(value) for value in self.box],
+            "probabilities": [round(float(value), 6) for value in self.probabilities],
+        }
+
+
+@dataclass
+class ReadResult:
+    """What was read from one image: the digit string, its confidence and each digit."""
+
+    prediction: str
+    confidence: float
+    digits: list[DigitReading]
+    note: str = ""  # why nothing was read ("no ink found", "low confidence", ...), "" when read
+
+    def to_json(self) -> dict:
+        """Exactly the DESIGN.md predict object, without "path"."""
+        return {
+            "prediction": self.prediction,
+            "confidence": round(float(self.confidence), 6),
+            "digits": [digit.to_json() for digit in self.digits],
+        }
+
+
+def _model_info(path: Path, name: str, runtime) -> dict:
+    """Name, path, runtime, test accuracy (from card.json or the run's metrics.json) and size of a model."""
+    accuracy = sidecar_value(path, (CARD, "test_accuracy"), (rundir.METRICS, "test_accuracy"))
+    return {
+        "name": name, "path": str(path), "runtime": runtime.name, "test_accuracy": accuracy,
+        "parameters": runtime.parameters,
+    }
+
+
+def _model_name(path: Path) -> str:
+    """A shipped model's folder name, a run dir's name, or a bare file's stem."""
+    if path.name in ("model.keras", "model.onnx"):
+        return path.parent.name
+    return path.stem
+
+
+class Recognizer:
+    """A loaded model plus the vision pipeline; thread-safe, load once and reuse."""
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        runs_dir: str | Path = "runs",
+        max_pixels: int = 40_000_000,
+        reject_below: float = REJECT_BELOW,
+        runtime: str = "auto",
+    ):
+        self.path = Path(resolve_model_path(None if model is None else str(model), runs_dir, purpose="images"))
+        self.name = _model_name(self.path)
+        self.max_pixels = int(max_pixels)
+        self.reject_below = float(reject_below)
+        # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file.
+        self.runtime = open_runtime(self.path, runtime)
+        # Confidences are calibrated: softmax(logits / T), T fitted on the model's
+        # validation split at training time (digitlab.evaluate.fit_temperature); 1 when unknown.
+        self.temperature = model_temperature(self.path)
+        self.info = _model_info(self.path, self.name, self.runtime)
+        self.info["temperature"] = self.temperature
+
+    # The single place where model outputs become probabilities (calibration goes here).
+    def _probabilities(self, batch: np.ndarray) -> np.ndarray:
+        """(n, 28, 28) float32 MNIST-style images → (n, 10) class probabilities."""
+        batch = np.asarray(batch, dtype=np.float32)
+        if len(batch) == 0:
+            return np.zeros((0, 10), dtype=np.float64)
+        probabilities = self.runtime.predict(batch)
+        if self.temperature != 1.0:
+            probabilities = apply_temperature(probabilities, self.temperature).astype(np.float64)
+        return probabilities / np.clip(probabilities.sum(axis=1, keepdims=True), 1e-12, None)
+
+    def _readings(self, crops: list, probabilities: np.ndarray) -> ReadResult:
+        """Digit crops of one image + their probabilities → a ReadResult with the reject rule applied."""
+        digits = [
+            DigitReading(
+                digit=int(np.argmax(row)),
+                confidence=float(np.max(row)),
+                box=tuple(int(value) for value in crop.box),
+                probabilities=[float(value) for value in row],
+                model_input=crop.model_input,
+            )
+            for crop, row in zip(crops, probabilities)
+        ]
+        if not digits:
+            return ReadResult("", 0.0, [], note="no digits found")
+        # The number is right only if every digit is: the product is its confidence.
+        confidence = float(np.prod([digit.confidence for digit in digits]))
+        if min(digit.confidence for digit in digits) < self.reject_below:
+            return ReadResult("", confidence, digits, note="low confidence; not read")
+        return ReadResult("".join(str(digit.digit) for digit in digits), confidence, digits)
+
+    def predict_pixels(self, pixels) -> dict:
+        """One 28×28 MNIST-style image (ink bright; [0, 1] or 0..255) → the predict object without "path"."""
+        image = normalize_pixels(pixels)
+        if float(image.max()) <= 0.0:
+            return ReadResult("", 0.0, [], note="blank").to_json()
+        crop = _PixelCrop(box=(0, 0, 28, 28), model_input=image)
+        return self._readings([crop], self._probabilities(image[None])).to_json()
+
+    def analyze(self, image, debug_dir: Path | None = None):
+        """Run the vision pipeline only (no model): see digitlab.vision.pipeline.analyze."""
+        return analyze(image, max_pixels=self.max_pixels, keep_stages=debug_dir is not None)
+
+    def read(self, image, debug_dir: Path | None = None) -> ReadResult:
+        """Read the digits in one image; raises ImageError for an unreadable input."""
+        analysis = self.analyze(image, debug_dir)
+        probabilities = self._probabilities(_model_inputs(analysis.digits))
+        return self._result(analysis, probabilities, None if debug_dir is None else Path(debug_dir))
+
+    def read_many(self, images: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
+        """Read many images with one batched model call; an unreadable input gives its ImageError."""
+        analyses: list = []
+        for image in images:
+            try:
+                analyses.append(self.analyze(image, debug_dir))
+            except ImageError as error:
+                analyses.append(error)
+        crops = [crop for item in analyses if not isinstance(item, ImageError) for crop in item.digits]
+        probabilities = self._probabilities(_model_inputs(crops))
+        results: list[ReadResult | ImageError] = []
+        start = 0
+        for index, item in enumerate(analyses):
+            if isinstance(item, ImageError):
+                results.append(item)
+                continue
+            count = len(item.digits)
+            debug_path = None if debug_dir is None else Path(debug_dir) / f"{index:04d}"
+            results.append(self._result(item, probabilities[start:start + count], debug_path))
+            start += count
+        return results
+
+    def _result(self, analysis, probabilities: np.ndarray, debug_path: Path | None) -> ReadResult:
+        """One image's analysis and its digits' probabilities → its ReadResult (and debug images)."""
+        result = self._readings(analysis.digits, probabilities)
+        if not analysis.digits and analysis.note:
+            result.note = analysis.note
+        if debug_path is not None:
+            write_debug_images(analysis, result, debug_path)
+        return result
+
+
+def _model_inputs(crops: list) -> np.ndarray:
+    """The crops' 28×28 model inputs as one (n, 28, 28) batch (n may be 0)."""
+    if not crops:
+        return np.zeros((0, 28, 28), dtype=np.float32)
+    return np.stack([crop.model_input for crop in crops])
+
+
+@dataclass
+class _PixelCrop:
+    box: tuple[int, int, int, int]
+    model_input: np.ndarray

@@ -1,0 +1,94 @@
+"""digitlab.formats: one reader and one writer per file, writes that no reader sees half done."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pytest
+
+from digitlab.data import split_validation, validation_images, validation_size, validation_start
+from digitlab.errors import UserError
+from digitlab.formats import (
+    CONFIG_FIELD_MEANINGS,
+    RunConfig,
+    atomic_path,
+    completed_epochs,
+    read_history,
+    read_json,
+    read_metrics,
+    trim_history,
+    weights_path,
+    write_checkpoint,
+    write_json_atomic,
+    write_metrics,
+)
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
+    target = tmp_path / "metrics.json"
+    write_json_atomic(target, {"test_accuracy": 0.9})
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as partial:
+            partial.write_text('{"test_accur')  # a writer that dies half way
+            raise RuntimeError("killed")
+    assert json.loads(target.read_text()) == {"test_accuracy": 0.9}
+    assert [path.name for path in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_the_temporary_file_keeps_the_targets_suffixes(tmp_path):
+    # Keras picks the format by the ending (".weights.h5", ".keras"); the rename is in the same folder.
+    with atomic_path(tmp_path / "latest.weights.h5") as partial:
+        assert partial.name.endswith(".weights.h5") and partial.parent == tmp_path
+        partial.write_bytes(b"weights")
+    assert (tmp_path / "latest.weights.h5").read_bytes() == b"weights"
+
+
+def test_metrics_round_trip_and_a_damaged_file_is_one_sentence(tmp_path):
+    write_metrics(tmp_path, {"test_accuracy": 0.977, "status": "finished"})
+    assert read_metrics(tmp_path)["test_accuracy"] == 0.977
+    (tmp_path / "metrics.json").write_text('{"test_accuracy": 0.9')
+    with pytest.raises(UserError, match="metrics.json is not valid JSON"):
+        read_metrics(tmp_path)
+    with pytest.raises(UserError, match="does not exist"):
+        read_json(tmp_path / "nothing.json")
+
+
+def test_history_drops_a_torn_last_line(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,accuracy,loss\n0,0.9,0.3\n1,0.95,0.2\n2,0.9")  # killed while appending
+    assert read_history(history) == {"accuracy": [0.9, 0.95], "loss": [0.3, 0.2]}
+    trim_history(history, epochs=1)
+    assert read_history(history) == {"accuracy": [0.9], "loss": [0.3]}
+
+
+def test_a_checkpoint_names_its_epoch_only_once_its_weights_are_complete(tmp_path):
+    assert completed_epochs(tmp_path) == 0
+    write_checkpoint(tmp_path, 3, lambda path: path.write_bytes(b"weights after epoch 3"))
+    assert completed_epochs(tmp_path) == 3 and weights_path(tmp_path).read_bytes() == b"weights after epoch 3"
+
+    def crash(path):
+        path.write_bytes(b"half")
+        raise OSError("No space left on device")
+
+    with pytest.raises(OSError):
+        write_checkpoint(tmp_path, 4, crash)
+    assert completed_epochs(tmp_path) == 3 and weights_path(tmp_path).read_bytes() == b"weights after epoch 3"
+    assert sorted(os.listdir(weights_path(tmp_path).parent)) == ["latest.weights.h5", "training_metadata.json"]
+
+
+def test_every_config_field_has_a_meaning_for_the_report():
+    assert set(CONFIG_FIELD_MEANINGS) == {field.name for field in dataclasses.fields(RunConfig)}
+
+
+def test_the_validation_split_is_the_last_images_as_keras_takes_them():
+    images, labels = np.arange(60_000), np.arange(60_000) % 10
+    assert validation_size(60_000, 0.1) == 6_000 and validation_start(60_000, 0.1) == 54_000
+    (fit_images, _), (held_out, held_out_labels) = split_validation(images, labels, 0.1)
+    assert len(fit_images) == 54_000 and held_out[0] == 54_000 and len(held_out_labels) == 6_000
+    assert np.array_equal(validation_images(images, labels, 0.1)[0], held_out)
+    # Keras' own arithmetic for an awkward size: int(n * (1 - split)) images train.
+    assert validation_start(1_001, 0.1) == int(1_001 * 0.9)
+    assert validation_size(1_000, 0.0) == 0

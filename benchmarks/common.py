@@ -123,11 +123,10 @@ def log_loss(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 
 def write_results(path: Path, lines: list[str]) -> str:
-    """Write a results file (and show it)."""
-    text = "\n".join(lines)
-    path.write_text(text, encoding="utf-8")
-    print(text)
-    return text
+    """Write a results file atomically (digitlab.formats owns the format) and show it."""
+    from digitlab.formats import write_results as write_results_file
+
+    return write_results_file(path, "\n".join(lines))
 
 
 def machine_line() -> str:

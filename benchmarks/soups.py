@@ -30,7 +30,6 @@ import numpy as np
 
 from common import log_loss, machine_line, write_results
 
-VALIDATION_IMAGES = 6_000
 
 
 def families(cards: dict[str, dict]) -> dict[str, list[str]]:
@@ -50,14 +49,13 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "jax")
 
-    from digitlab.data import load_mnist
+    from digitlab.data import load_mnist, prepare_images, validation_images
     from digitlab.formats import shipped_models
     from digitlab.models import load_keras_model
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
-    x_validation = x_train[-VALIDATION_IMAGES:].astype(np.float32) / 255.0
-    y_validation = y_train[-VALIDATION_IMAGES:]
-    x_test = x_test.astype(np.float32) / 255.0
+    x_validation, y_validation = validation_images(x_train, y_train)  # the one split every card was trained with
+    x_validation, x_test = prepare_images(x_validation), prepare_images(x_test)
     cards = {name: card for name, card in shipped_models().items()
              if card.get("architecture") != "ensemble" and card.get("dataset") == "mnist"}
 
@@ -101,7 +99,7 @@ def main() -> None:
         "Families (a model and those fine-tuned from it): "
         + "; ".join(f"{root}: {', '.join(members)}" for root, members in families(cards).items())
         + f". Pairs interpolated in steps of 1/{args.steps}, plus each family's mean. Validation: the last "
-        f"{VALIDATION_IMAGES:,} training images; sorted by validation log-loss, the selection criterion (test "
+        f"{len(y_validation):,} training images; sorted by validation log-loss, the selection criterion (test "
         "errors only report).",
         "",
         "| weights | validation log-loss | validation errors | test errors | test accuracy |",

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from digitlab.errors import UserError
 from digitlab.formats import rundir
-from digitlab.formats.cards import CARD, shipped_models
+from digitlab.formats.cards import CARD, MODELS_DIR_ENVIRONMENT, models_dir, shipped_models
 
 # The shipped model made for reading photos, scans and drawings (`train --extra-data`):
 # what predict and serve use by default.
@@ -59,7 +59,9 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose:
             return Path(best["path"])
         latest = rundir.latest_run_dir(runs_dir)
         if latest is None:
-            raise UserError(f"no trained model found in {runs_dir}/; run `digitlab run` first, or pass --model PATH.")
+            raise UserError(f"no shipped model in {models_dir()}/ and no trained model in {runs_dir}/; set "
+                            f"{MODELS_DIR_ENVIRONMENT} to a models folder (the repository's models/), run "
+                            "`digitlab run` first, or pass --model PATH.")
         return latest / rundir.MODEL
 
     candidate = Path(spec)

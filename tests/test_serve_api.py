@@ -349,20 +349,23 @@ def test_requests_arriving_while_the_model_is_busy_share_one_call():
     from concurrent.futures import ThreadPoolExecutor
     import threading
 
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
     calls = []
 
     def read_many(images):
         calls.append(list(images))
-        release.wait(5)
+        started.set()
+        release.wait(30)  # a deadline only: the test sets it as soon as the queue is filled
         return [image * 10 if image >= 0 else ValueError("negative") for image in images]
 
     async def scenario():
         batcher = Batcher(read_many, ThreadPoolExecutor(1), max_batch_size=4)
         first = asyncio.ensure_future(batcher.submit(1))
-        await asyncio.sleep(0.05)  # the first call is running now
+        assert await asyncio.to_thread(started.wait, 30), "the first model call never started"
         rest = [asyncio.ensure_future(batcher.submit(value)) for value in (2, 3, -1, 5, 6)]
-        await asyncio.sleep(0.05)
+        # One turn of the event loop, not a wait for time: each new task runs up to
+        # its await, so all five are queued behind the busy model before it is released.
+        await asyncio.sleep(0)
         release.set()
         outcomes = await asyncio.gather(first, *rest, return_exceptions=True)
         return outcomes, batcher

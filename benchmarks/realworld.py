@@ -270,12 +270,21 @@ def main() -> None:
     write_report(report, args.out or (None if args.dev else str(Path(__file__).with_name("RESULTS-realworld.md"))))
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """The model file as the RESULTS files show it: repository-relative (they are committed), else ~/… or its name."""
+    path = Path(path).resolve()
+    for root, prefix in ((Path(__file__).resolve().parents[1], ""), (Path.home(), "~/")):
+        if path.is_relative_to(root):
+            return prefix + path.relative_to(root).as_posix()
+    return path.name
+
+
 def header(recognizer: Recognizer, command: str) -> list[str]:
     return [
         f"- date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}",
         f"- model: {recognizer.name} ({recognizer.info['parameters']:,} parameters, "
-        f"MNIST test accuracy {recognizer.info['test_accuracy']}) — `{recognizer.path}`",
+        f"MNIST test accuracy {recognizer.info['test_accuracy']}) — `{shown_path(recognizer.path)}`",
         f"- reject threshold: {recognizer.reject_below}",
         f"- command: `{command}`",
     ]

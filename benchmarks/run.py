@@ -102,6 +102,26 @@ def goal_rows() -> list[str]:
     return rows
 
 
+def figures_header() -> list[str]:
+    """What RESULTS.md's figures are and how many runs each summarizes (kept by every rewrite of the file)."""
+    training = SECTIONS["training"][0]
+    repeats = training[training.index("--repeats") + 1]
+    return [
+        "Figures: wall-clock times (s, ms, µs), rates (images/s, GFLOP/s), peak memory (MB) and test accuracies, "
+        "all measured on the machine above, and ratios between implementations timed side by side in one run. "
+        "Timings on a shared machine are noisy, so read the ratios.",
+        "",
+        "Runs behind each figure (details, and any spread, under each section):",
+        "",
+        f"- training: the median of {repeats} runs per variant, variants alternating",
+        "- throughput: one 1-epoch and one 3-epoch `digitlab train` per model and engine",
+        "- convolutions: one timed call of the compiled program (after the compiling one) per model and variant",
+        "- mlp-epoch: the median of 3 rounds, each the median of 5 epochs; matrix products: best of 5 timings",
+        "- time-to-accuracy, scaling: one training run per row",
+        "- inference: batch, best of 3 passes; latency, p50 and p99 over 3,000 calls (300 on Keras)",
+    ]
+
+
 def section_text(result_file: str) -> str:
     """A section's RESULTS file, its title demoted one level to sit under RESULTS.md's."""
     text = (HERE / result_file).read_text(encoding="utf-8")
@@ -139,8 +159,7 @@ def main() -> None:
            "sections not run keep their last results, dated in their own headers)" if args.only else
            f" ({sum(durations.values()) / 60:.0f} min)"),
         "",
-        "Every figure compares implementations side by side on this machine in one run; "
-        "timings on a shared machine are noisy, so read the ratios.",
+        *figures_header(),
         "",
         "## Goals",
         "",

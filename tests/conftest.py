@@ -1,10 +1,18 @@
-"""Shared fixtures: one dataset cache for the whole test session, never the user's own."""
+"""Shared fixtures: one dataset cache for the whole test session, never the user's own.
+
+Under CI=true (set by .ci/run) a skipped test fails, with the skip's reason as its
+message: CI installs everything, so a skip there means a broken install step.
+Skip reasons therefore say what to install. Expected failures (xfail) stay as they are.
+"""
 
 from __future__ import annotations
 
 import os
 
 import pytest
+
+# The pytester fixture, for the test of the CI hooks below (tests/test_ci_skips.py).
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -24,3 +32,32 @@ def isolated_data_cache(tmp_path_factory):
             os.environ.pop(name, None)
         else:
             os.environ[name] = value
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("true", "1")
+
+
+def _fail_skip_in_ci(report):
+    """Turn a skipped report into a failed one whose message is the skip reason (only under CI)."""
+    if not (_in_ci() and report.skipped) or hasattr(report, "wasxfail"):
+        return report
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    reason = reason.removeprefix("Skipped: ")
+    report.outcome = "failed"
+    report.longrepr = f"{reason} (a skip; under CI=true every test must run)"
+    return report
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    # Covers pytest.skip() in a test or a fixture and skip/skipif marks (they skip in setup).
+    return _fail_skip_in_ci((yield))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector):
+    # Covers a module-level pytest.importorskip() or pytest.skip(allow_module_level=True):
+    # under CI the module becomes a collection error. (A module's skipif pytestmark skips
+    # each test in setup, covered above.)
+    return _fail_skip_in_ci((yield))

@@ -5,21 +5,15 @@ of a number, upload a text file, use the keyboard. Screenshots go to
 test-artifacts/ (git-ignored) for a person to look at.
 
 Needs /usr/bin/chromium (`make test` installs Debian's `chromium` as root).
-Outside CI the tests are skipped, with a reason, when it is missing; under
-CI=true they fail instead, so CI can never silently skip them.
+Without it the tests skip, saying what to install; under CI=true
+tests/conftest.py turns the skip into a failure, so CI never silently skips them.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -46,10 +40,7 @@ CHROMIUM_ARGS = [
 def browser_type_launch_args(browser_type_launch_args):
     """pytest-playwright launches Debian's Chromium (Playwright's own download cannot work here)."""
     if not (Path(CHROMIUM).is_file() or shutil.which(CHROMIUM)):
-        reason = f"{CHROMIUM} not found; install Debian's chromium (make test does, as root)."
-        if os.environ.get("CI"):
-            pytest.fail(f"browser tests must run in CI: {reason}")
-        pytest.skip(reason)
+        pytest.skip(f"Chromium missing ({CHROMIUM}): apt-get install chromium (make system-test-deps does, as root)")
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
@@ -58,44 +49,16 @@ def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1280, "height": 860}}
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(serve_runs_dir):  # noqa: F811
     """`digitlab serve` in a subprocess on a free loopback port; stopped with SIGINT, which must be clean."""
-    port = _free_port()
-    log_path = serve_runs_dir.parent / f"serve-{port}.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "digitlab", "serve", "--port", str(port), "--runs-dir", str(serve_runs_dir)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/health", timeout=2) as response:
-                if json.load(response)["status"] == "ok":
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"digitlab serve did not start:\n{log_path.read_text()}")
-        time.sleep(0.3)
-    yield url
-    process.send_signal(signal.SIGINT)
-    try:
-        status = process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        pytest.fail("digitlab serve did not stop within 20 s of SIGINT")
-    log_text = log_path.read_text()
+    from serve_process import ServeProcess
+
+    log_path = serve_runs_dir.parent / "serve-browser.log"
+    process = ServeProcess(["--runs-dir", str(serve_runs_dir)], log_path, deadline_seconds=90)
+    yield process.url
+    status = process.stop(signal.SIGINT, timeout=20)
+    log_text = process.log_text()
     assert status == 0, f"digitlab serve exited with {status} on SIGINT:\n{log_text}"
     assert "Finished server process" in log_text and "Traceback" not in log_text, log_text
 

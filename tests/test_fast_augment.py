@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-jax = pytest.importorskip("jax")
+jax = pytest.importorskip("jax", reason="JAX missing: pip install jax (a core dependency: pip install -e .)")
 
 from digitlab.formats import RunConfig  # noqa: E402
 from digitlab.train.fast.augment import augment_batch  # noqa: E402

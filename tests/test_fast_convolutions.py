@@ -7,7 +7,7 @@ import importlib
 import numpy as np
 import pytest
 
-jax = pytest.importorskip("jax")
+jax = pytest.importorskip("jax", reason="JAX missing: pip install jax (a core dependency: pip install -e .)")
 from jax import lax  # noqa: E402
 
 from digitlab.train.fast.convolutions import conv_as_matmul, matmul_convolutions, max_pool_as_reshape  # noqa: E402

@@ -349,20 +349,23 @@ def test_requests_arriving_while_the_model_is_busy_share_one_call():
     from concurrent.futures import ThreadPoolExecutor
     import threading
 
-    release = threading.Event()
+    started, release = threading.Event(), threading.Event()
     calls = []
 
     def read_many(images):
         calls.append(list(images))
-        release.wait(5)
+        started.set()
+        release.wait(30)  # a deadline only: the test sets it as soon as the queue is filled
         return [image * 10 if image >= 0 else ValueError("negative") for image in images]
 
     async def scenario():
         batcher = Batcher(read_many, ThreadPoolExecutor(1), max_batch_size=4)
         first = asyncio.ensure_future(batcher.submit(1))
-        await asyncio.sleep(0.05)  # the first call is running now
+        assert await asyncio.to_thread(started.wait, 30), "the first model call never started"
         rest = [asyncio.ensure_future(batcher.submit(value)) for value in (2, 3, -1, 5, 6)]
-        await asyncio.sleep(0.05)
+        # One turn of the event loop, not a wait for time: each new task runs up to
+        # its await, so all five are queued behind the busy model before it is released.
+        await asyncio.sleep(0)
         release.set()
         outcomes = await asyncio.gather(first, *rest, return_exceptions=True)
         return outcomes, batcher
@@ -411,41 +414,19 @@ def test_docs_load_swagger_ui_from_this_server_only(client):
 def test_several_worker_processes_serve_and_stop_cleanly(serve_runs_dir, number_image, tmp_path):
     """`digitlab serve --workers 2`: both processes answer, and SIGTERM stops them all without a traceback."""
     import signal
-    import socket
-    import subprocess
-    import sys
-    import time
 
     import httpx2 as httpx
+    from serve_process import ServeProcess
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "digitlab", "serve", "--port", str(port), "--workers", "2",
-             "--runs-dir", str(serve_runs_dir)],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    # Ready once both workers logged their startup (read from the server's output, not polled).
+    server = ServeProcess(["--workers", "2", "--runs-dir", str(serve_runs_dir)], tmp_path / "serve.log", workers=2)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).json()["status"] == "ok":
-                    break
-            except (httpx.HTTPError, ValueError):
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.3)
         # New connections are spread over the workers; every one must read the number.
         for _ in range(6):
-            response = httpx.post(f"{url}/api/predict", files={"file": ("n.png", number_image, "image/png")})
+            response = httpx.post(f"{server.url}/api/predict", files={"file": ("n.png", number_image, "image/png")})
             assert response.status_code == 200 and response.json()["prediction"] == NUMBER
     finally:
-        process.send_signal(signal.SIGTERM)
-        status = process.wait(timeout=30)
-    log_text = log_path.read_text()
+        status = server.stop(signal.SIGTERM, timeout=30)
+    log_text = server.log_text()
     assert status == 0 and "Traceback" not in log_text, log_text
     assert log_text.count("Started server process") >= 2, log_text

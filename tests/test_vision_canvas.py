@@ -14,7 +14,8 @@ from digitlab.vision.decode import decode_full_size
 from digitlab.vision.pipeline import analyze
 
 needs_fonts = pytest.mark.skipif(not synthetic.fonts_installed(),
-                                 reason="handwriting fonts not installed (make test installs them)")
+                                 reason="handwriting fonts missing: make system-test-deps "
+                                 "(apt-get install fonts-dkg-handwriting fonts-humor-sans ...)")
 
 
 def _png(image: Image.Image) -> bytes:

@@ -9,7 +9,8 @@ from digitlab.synth import photos as synthetic
 from digitlab.vision.pipeline import analyze
 
 pytestmark = pytest.mark.skipif(not synthetic.fonts_installed(),
-                                reason="handwriting fonts not installed (make test installs them)")
+                                reason="handwriting fonts missing: make system-test-deps "
+                                "(apt-get install fonts-dkg-handwriting fonts-humor-sans ...)")
 
 
 def test_same_seed_same_photo():

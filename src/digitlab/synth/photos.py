@@ -79,8 +79,8 @@ def handwriting_fonts() -> tuple[Path, ...]:
             if path.suffix.lower() in (".ttf", ".otf") and not any(word in path.name for word in _EXCLUDED_FONTS):
                 found.append(path)
     if not found:
-        raise RuntimeError("no handwriting fonts found; install them with "
-                           "`apt-get install fonts-dkg-handwriting fonts-humor-sans` (see the Makefile)")
+        raise RuntimeError("no handwriting fonts found; install them with `make system-test-deps` (as root: "
+                           "the Makefile's TEST_DEBIAN_PACKAGES, fonts-dkg-handwriting, fonts-humor-sans and more)")
     return tuple(found)
 
 

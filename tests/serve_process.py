@@ -1,0 +1,88 @@
+"""`digitlab serve` in a subprocess for tests, ready when its own log says so (no polling, no sleeps).
+
+Usage:
+
+    server = ServeProcess(["--runs-dir", str(runs_dir)], log_path)   # returns once it serves
+    httpx.get(f"{server.url}/api/health")
+    status = server.stop(signal.SIGINT, timeout=20)                  # exit status
+    log_text = server.log_text()
+
+The server's output is read line by line as it comes and copied to log_path. It
+is ready once uvicorn logged "Uvicorn running on" (the socket listens) and every
+worker logged "Application startup complete." (its app, model included, is loaded).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+LISTENING = "Uvicorn running on"
+STARTED = "Application startup complete."
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class ServeProcess:
+    def __init__(self, args: list[str], log_path: Path, workers: int = 1, deadline_seconds: float = 120):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._workers = workers
+        self._listening = False
+        self._started = 0
+        self._ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "digitlab", "serve", "--port", str(self.port), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        )
+        self._reader = threading.Thread(target=self._copy_output, daemon=True)
+        self._reader.start()
+        # Set on readiness, or at the end of the output when the process died first.
+        if self._ready.wait(deadline_seconds) and self._is_ready():
+            return
+        why = "exited before it was ready" if self._ready.is_set() else f"was not ready within {deadline_seconds:.0f} s"
+        self.process.kill()
+        self.process.wait()
+        pytest.fail(f"digitlab serve {why}; its output:\n{self.log_text()}")
+
+    def _is_ready(self) -> bool:
+        return self._listening and self._started >= self._workers
+
+    def _copy_output(self) -> None:
+        with open(self.log_path, "wb") as log:
+            for line in self.process.stdout:
+                log.write(line)
+                log.flush()
+                text = line.decode(errors="replace")
+                self._listening |= LISTENING in text
+                self._started += STARTED in text
+                if self._is_ready():
+                    self._ready.set()
+        self._ready.set()
+
+    def stop(self, signal_number: int, timeout: float) -> int:
+        """Send the signal and return the exit status; fail the test if it does not exit in time."""
+        self.process.send_signal(signal_number)
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            pytest.fail(f"digitlab serve did not stop within {timeout:.0f} s of signal {signal_number}:\n"
+                        f"{self.log_text()}")
+
+    def log_text(self) -> str:
+        """Everything the server printed (all of it once the process has exited)."""
+        if self.process.poll() is not None:
+            self._reader.join(timeout=30)  # the rest of the output: worker processes may still be writing
+        return self.log_path.read_text(errors="replace")

@@ -138,10 +138,12 @@ def main() -> None:
     print(f"matmul: {flops_per_second / 1e9:.0f} GFLOP/s", flush=True)
     environment = {**os.environ, MATMUL_ENVIRONMENT: repr(flops_per_second)}
     durations = {}
-    for name, (command, _) in SECTIONS.items():
-        if args.only and name not in args.only:
-            continue
-        print(f"== {name}: python benchmarks/{' '.join(command)}", flush=True)
+    # Progress as plain numbered lines: each section's script prints its own output, which a bar would cut through.
+    chosen = [name for name in SECTIONS if not args.only or name in args.only]
+    for number, name in enumerate(chosen, start=1):
+        command = SECTIONS[name][0]
+        elapsed = f", {sum(durations.values()) / 60:.0f} min so far" if durations else ""
+        print(f"== [{number}/{len(chosen)}{elapsed}] {name}: python benchmarks/{' '.join(command)}", flush=True)
         started = time.perf_counter()
         subprocess.run([sys.executable, str(HERE / command[0]), *command[1:]], check=True, cwd=ROOT, env=environment)
         durations[name] = time.perf_counter() - started

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 
+# The one version source: pyproject.toml reads it (dynamic version), `digitlab --version`
+# prints it, and installed metadata (importlib.metadata.version("digitlab")) is built from it.
 __version__ = "0.1.0"
 
 # Keras itself defaults to TensorFlow, the tutorial's stack; `digitlab train`

@@ -144,18 +144,11 @@ def command_bench(args: argparse.Namespace) -> int:
 
 
 def command_serve(args: argparse.Namespace) -> int:
-    from digitlab.serve import ServeSettings, run_server  # lazy: FastAPI and uvicorn load only to serve
+    from digitlab.serve import SETTINGS_FIELDS, run_server, settings_from_flags  # lazy: FastAPI, uvicorn
 
-    try:
-        settings = ServeSettings(
-            model=args.model, runs_dir=args.runs_dir, max_upload_mb=args.max_upload_mb,
-            cors_origins=args.cors_origin, runtime=args.runtime,
-        )
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    if args.workers < 1:
-        raise UserError(f"--workers must be at least 1, got {args.workers}.")
-    run_server(settings, host=args.host, port=args.port, workers=args.workers)
+    # Options given win over DIGITLAB_* environment variables, which win over the defaults.
+    settings = settings_from_flags({field: getattr(args, field) for field in SETTINGS_FIELDS if hasattr(args, field)})
+    run_server(settings, verbose=args.verbose, quiet=args.quiet, log_file=args.log_file)
     return 0
 
 

@@ -12,41 +12,49 @@ Usage:
     digitlab data fetch|info|verify [--dataset mnist|fashion]
     digitlab bench [--only training inference]   # the speed benchmarks (benchmarks/run.py)
 
-Exit status: 0 done; 1 a user mistake (a missing file, a bad value), printed
-as one line on stderr, never a traceback; 2 bad arguments (argparse), or
-`predict` could not read some inputs; 130 interrupted.
+Global options, before or after the command: -v/--verbose, -q/--quiet,
+--log-file FILE (digitlab.console routes the log records), --version.
+
+Exit status (docs/cli.md has the table): 0 done; 1 a user mistake (a missing
+file, a bad value), printed as one line on stderr, never a traceback; 2 bad
+arguments (argparse), or `predict` could not read some inputs; 130 interrupted.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import os
 import sys
-import warnings
 
 from digitlab.cli.commands import COMMANDS
 from digitlab.cli.parser import build_parser
+from digitlab.console import configure_logging
 from digitlab.data import DataError
 from digitlab.errors import UserError
 
 EXIT_USER_ERROR = 1
 EXIT_INTERRUPTED = 130
 
-
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
-    return f"digitlab: warning: {message}\n"
+logger = logging.getLogger("digitlab.cli")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
     args.argv = argv  # recorded in config.json so a run says how to reproduce it
-    # Warnings (e.g. a damaged cache being rebuilt) read as one line, like errors.
-    warnings.formatwarning = _one_line_warning
+    args.verbose, args.quiet = getattr(args, "verbose", 0), getattr(args, "quiet", 0)
+    args.log_file = getattr(args, "log_file", None)
+    try:
+        # Notes, warnings (e.g. a damaged cache being rebuilt) and errors go to stderr as one line each.
+        undo_logging = configure_logging(args.verbose, args.quiet, args.log_file)
+    except UserError as error:  # the log file cannot be opened
+        print(f"digitlab: error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
     try:
         return COMMANDS[args.command](args)
     except (UserError, DataError) as error:
-        print(f"digitlab: error: {error}", file=sys.stderr)
+        logger.error("%s", error)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("digitlab: interrupted", file=sys.stderr)
@@ -55,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` and the like: stop quietly, as Unix tools do.
         sys.stdout = open(os.devnull, "w")
         return 0
+    finally:
+        undo_logging()
 
 
 def console_main() -> None:

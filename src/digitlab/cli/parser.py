@@ -39,7 +39,6 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="a quick smoke run: 2,000 training and 500 test images, 2 epochs (unless given)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no per-epoch progress output")
     parser.add_argument(
         "--engine", choices=("auto", "fast", "keras"),
         help="training loop: fast (whole epochs compiled with JAX), keras (plain model.fit), "
@@ -47,16 +46,29 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_runtime_option(parser: argparse.ArgumentParser) -> None:
+def _add_runtime_option(parser: argparse.ArgumentParser, default: str | None = "auto") -> None:
     parser.add_argument(
-        "--runtime", choices=RUNTIMES, default="auto",
-        help="inference runtime: auto (ONNX Runtime when the model has a model.onnx, else Keras), onnx or keras",
+        "--runtime", choices=RUNTIMES, default=default,
+        help="inference runtime: auto (ONNX Runtime when the model has a model.onnx, else Keras), onnx or keras"
+        + ("" if default else " (default: auto; DIGITLAB_RUNTIME)"),
     )
+
+
+def add_global_options(options: argparse.ArgumentParser) -> None:
+    """-v, -q and --log-file, accepted before or after the command (`digitlab -q train`, `digitlab train -q`)."""
+    # SUPPRESS: a command's unset option must not overwrite one given before the command.
+    options.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                         help="more detail on stderr: -v digitlab's debug lines, -vv other libraries' too")
+    options.add_argument("-q", "--quiet", action="count", default=argparse.SUPPRESS,
+                         help="only warnings and errors on stderr: no notes, progress bars or per-epoch lines")
+    options.add_argument("--log-file", metavar="FILE", default=argparse.SUPPRESS,
+                         help="also append every log record, with time and level, to FILE (whatever -q says)")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="digitlab", description="Handwritten digit recognition with Keras.")
     parser.add_argument("--version", action="version", version=f"digitlab {__version__}")
+    add_global_options(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="the Keras MNIST tutorial end to end (what `make run` does)")
@@ -114,21 +126,33 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--debug", metavar="DIR", help="write every preprocessing stage of each image as PNG")
     _add_runtime_option(predict)
 
-    serve = commands.add_parser("serve", help="the web app and REST API (FastAPI + uvicorn)")
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port (default: 8000)")
-    serve.add_argument("--model", help="default model: shipped name, run directory or .keras file (default: best)")
-    serve.add_argument("--runs-dir", default="runs", help="run directories offered in the model picker")
-    serve.add_argument("--max-upload-mb", type=float, default=10.0, help="request body limit in MB (default: 10)")
+    serve = commands.add_parser(
+        "serve", help="the web app and REST API (FastAPI + uvicorn)",
+        description="The web app and REST API. Every option can also be set by an environment variable "
+                    "(DIGITLAB_HOST, DIGITLAB_PORT, ...: DIGITLAB_ and the option's name); an option given here wins.",
+    )
+    serve.add_argument("--host", help="address to bind (default: 127.0.0.1, this machine only; DIGITLAB_HOST)")
+    serve.add_argument("--port", type=int, help="TCP port (default: 8000; DIGITLAB_PORT)")
+    serve.add_argument("--model", help="default model: shipped name, run directory or .keras file "
+                                       "(default: best; DIGITLAB_MODEL)")
+    serve.add_argument("--runs-dir", help="run directories offered in the model picker (default: runs; "
+                                          "DIGITLAB_RUNS_DIR)")
+    serve.add_argument("--max-upload-mb", type=float, help="request body limit in MB (default: 10; "
+                                                           "DIGITLAB_MAX_UPLOAD_MB)")
     serve.add_argument(
-        "--cors-origin", action="append", default=[], metavar="ORIGIN",
-        help="allow API calls from pages on this origin (repeatable; default: CORS off)",
+        "--cors-origin", action="append", dest="cors_origins", metavar="ORIGIN",
+        help="allow API calls from pages on this origin (repeatable; default: CORS off; "
+             "DIGITLAB_CORS_ORIGINS, comma-separated)",
     )
     serve.add_argument(
-        "--workers", type=int, default=1,
-        help="server processes sharing the port, each with its own copy of the model (default: 1)",
+        "--workers", type=int,
+        help="server processes sharing the port, each with its own copy of the model (default: 1; DIGITLAB_WORKERS)",
     )
-    _add_runtime_option(serve)
+    serve.add_argument(
+        "--root-path", metavar="PATH",
+        help="the path prefix a reverse proxy serves the app under, e.g. /digits (default: none; DIGITLAB_ROOT_PATH)",
+    )
+    _add_runtime_option(serve, default=None)
 
     export = commands.add_parser("export", help="export a trained model to ONNX or TFLite, checked for parity")
     export.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
@@ -146,7 +170,17 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--data-dir", help="directory of IDX files to import into the cache")
     data.add_argument("--force", action="store_true", help="fetch: rebuild the cache even if it is valid")
     data.add_argument("--json", action="store_true", help="info/verify: print JSON")
+    _add_global_options_to_commands(parser)
     return parser
+
+
+def _add_global_options_to_commands(parser: argparse.ArgumentParser) -> None:
+    """Every command and sub-command (e.g. `models pull`) takes the global options too."""
+    for action in parser._actions:  # argparse has no public way to list a parser's subparsers
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                add_global_options(command)
+                _add_global_options_to_commands(command)
 
 
 def _kinds(value: str) -> list[str]:

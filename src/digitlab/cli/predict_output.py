@@ -11,6 +11,10 @@ given explicitly is always read, whatever its extension, so a non-image file
 named on the command line is reported. Every unreadable input gives one error
 (a JSON object {"path", "error"} or a table row); the others are still read and
 the exit status is 2 at the end.
+
+Over more than one image a progress bar runs on stderr where stderr is a terminal
+(digitlab.console); JSON lines written meanwhile go above it, and stdout gets
+exactly the same bytes as without a bar.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from digitlab.console import progress
 from digitlab.vision import ImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -81,6 +86,9 @@ def predict_and_print(recognizer, inputs: list[ImageInput], as_json: bool = Fals
     records: list[tuple[str, dict]] = []
     failed = False
     step = 1 if debug_dir is not None else BATCH_SIZE
+    bar = progress(total=len(inputs), desc="Reading", unit="image", enabled=len(inputs) > 1)
+    # JSON lines share the terminal with the bar only when stdout is the terminal too.
+    around_bar = not bar.disable and getattr(out, "isatty", lambda: False)()
     for start in range(0, len(inputs), step):
         batch = inputs[start:start + step]
         if debug_dir is not None:
@@ -99,10 +107,15 @@ def predict_and_print(recognizer, inputs: list[ImageInput], as_json: bool = Fals
                 record = {"path": item.shown, **result.to_json()}
                 if result.note and not as_json:
                     record["note"] = result.note
-            if as_json:
+            if as_json and around_bar:
+                bar.write(json.dumps(record), file=out)  # above the bar, which is redrawn below it
+                out.flush()
+            elif as_json:
                 print(json.dumps(record), file=out, flush=True)
             else:
                 records.append((item.shown, record))
+        bar.update(len(batch))
+    bar.close()
     if not as_json:
         print(format_table(records), file=out)
     return EXIT_UNREADABLE if failed else 0

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from digitlab import __version__
+from digitlab.console import progress
 from digitlab.data.cache import pretty_path
 from digitlab.data.errors import DataError, SourceUnavailable
 from digitlab.data.idx import parse_idx, read_idx_bytes
@@ -112,14 +113,19 @@ class Downloader:
     def _download_once(self, url: str, destination: Path) -> None:
         received = 0
         with self.opener(url, self.timeout) as response, open(destination, "wb") as file:
-            while chunk := response.read(1 << 20):
-                received += len(chunk)
-                if received > self.max_bytes:
-                    raise _TooLarge(f"response is larger than {self.max_bytes} bytes")
-                file.write(chunk)
             length = getattr(response, "headers", {}).get("Content-Length")
-            if length is not None and length.isdigit() and received < int(length):
-                raise http.client.IncompleteRead(b"", int(length) - received)
+            expected = int(length) if length is not None and length.isdigit() else None
+            # A bar on a terminal (digitlab.console); the "Downloading …" log line otherwise.
+            with progress(total=expected, desc=url.rsplit("/", 1)[-1], unit="B", unit_scale=True,
+                          unit_divisor=1024) as bar:
+                while chunk := response.read(1 << 20):
+                    received += len(chunk)
+                    if received > self.max_bytes:
+                        raise _TooLarge(f"response is larger than {self.max_bytes} bytes")
+                    file.write(chunk)
+                    bar.update(len(chunk))
+            if expected is not None and received < expected:
+                raise http.client.IncompleteRead(b"", expected - received)
 
 
 class _TooLarge(Exception):

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from digitlab.console import progress
 from digitlab.data import load_mnist, prepare_images
 from digitlab.errors import UserError, error_reason
 from digitlab.formats import atomic_path, file_sha256
@@ -98,8 +99,7 @@ def export_model(
         if fmt == "onnx":
             _record_source(partial, file_sha256(model_path))
         images = _parity_images(parity_images)
-        expected = model.predict(images, batch_size=PARITY_BATCH, verbose=0)
-        actual = _run_exported(partial, fmt, images)
+        expected, actual = _parity_outputs(model, partial, fmt, images)
         max_diff = float(np.max(np.abs(actual - expected)))
         agreement = float(np.mean(actual.argmax(axis=1) == expected.argmax(axis=1)))
         if agreement < 1.0 or max_diff > PARITY_TOLERANCE:
@@ -144,14 +144,23 @@ def _parity_images(count: int | None) -> np.ndarray:
     return prepare_images(test_images[:count] if count else test_images)
 
 
-def _run_exported(path: Path, fmt: str, images: np.ndarray) -> np.ndarray:
-    """Class probabilities of the exported file for `images`, in batches."""
-    if fmt == "onnx":
-        runtime = OnnxRuntime(path)
-        predict = runtime.predict
-    else:
-        predict = _tflite_predictor(path)
-    return np.concatenate([predict(images[start:start + PARITY_BATCH]) for start in range(0, len(images), PARITY_BATCH)])
+def _exported_predictor(path: Path, fmt: str):
+    """A function batch → class probabilities of the exported file."""
+    return OnnxRuntime(path).predict if fmt == "onnx" else _tflite_predictor(path)
+
+
+def _parity_outputs(model, path: Path, fmt: str, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities of the Keras model and of the exported file for `images`, batch by batch."""
+    predict = _exported_predictor(path, fmt)
+    expected, actual = [], []
+    # A bar on a terminal (digitlab.console): all 10,000 test images take a while for a big model.
+    with progress(total=len(images), desc=f"Parity check ({fmt})", unit="image") as bar:
+        for start in range(0, len(images), PARITY_BATCH):
+            batch = images[start:start + PARITY_BATCH]
+            expected.append(model.predict(batch, batch_size=PARITY_BATCH, verbose=0))
+            actual.append(predict(batch))
+            bar.update(len(batch))
+    return np.concatenate(expected), np.concatenate(actual)
 
 
 def _tflite_predictor(path: Path):

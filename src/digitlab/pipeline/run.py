@@ -17,8 +17,8 @@ not know about each other.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -35,6 +35,8 @@ from digitlab.formats import RunConfig, atomic_path, file_sha256, rundir, traini
 from digitlab.models import create_model, import_keras, keras_without_tensorflow, load_keras_model, require_model
 from digitlab.pipeline.steps import StepTimer, extra_digits, load_run_data, package_versions, starting_model
 
+logger = logging.getLogger(__name__)
+
 
 @dataclasses.dataclass
 class RunResult:
@@ -46,10 +48,14 @@ class RunResult:
 def run_pipeline(
     config: RunConfig,
     resume_dir: Path | None = None,
-    log: Callable[[str], None] = print,
     verbose: int | str = "auto",
 ) -> RunResult:
-    """Train and evaluate one model as configured; write every artifact into its run dir."""
+    """Train and evaluate one model as configured; write every artifact into its run dir.
+
+    Notes on the way (the data, the run directory) are logged at INFO on the
+    "digitlab.pipeline.run" logger; `verbose` is the training loop's: 0 silent,
+    1 a progress bar, 2 one line per epoch ("auto": Keras' choice).
+    """
     config.validate()
     require_model(config.model)  # before any run directory is made
     timer = StepTimer()
@@ -66,14 +72,16 @@ def run_pipeline(
 
     with timer("load_data"):
         dataset, (x_train, y_train), (x_test, y_test) = load_run_data(config)
-    log(f"Data: {dataset.name}, {len(x_train):,} training and {len(x_test):,} test images ({dataset.source})")
 
-    # Checks that may refuse the run, before a run directory is made for it.
+    # Checks that may refuse the run, before a run directory is made for it (and before
+    # any note, so that a refusal is the only line on stderr).
     engine = resolve_engine(config)
     initial = starting_model(config) if config.init_from else None
+    logger.info("Data: %s, %s training and %s test images (%s)", dataset.name, f"{len(x_train):,}",
+                f"{len(x_test):,}", dataset.source)
     run_dir = Path(resume_dir) if resume_dir else rundir.new_run_dir(config.runs_dir, config.model)
     config.save(run_dir / rundir.CONFIG)
-    log(f"Run directory: {run_dir}")
+    logger.info("Run directory: %s", run_dir)
 
     with timer("figures"):
         report.sample_grid(x_train[:9], y_train[:9], run_dir / "samples.png", class_names=dataset.class_names)
@@ -87,11 +95,11 @@ def run_pipeline(
     extra = None
     if config.extra_data:
         with timer("extra_data"):
-            x_extra, y_extra = extra_digits(config, x_train, y_train, log)
+            x_extra, y_extra = extra_digits(config, x_train, y_train)
         extra = (x_extra, prepare_labels(y_extra, num_classes))
     if initial is not None:
         model = initial[0]
-        log(f"Starting from the weights of {initial[1]}")
+        logger.info("Starting from the weights of %s", initial[1])
     else:
         model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)
     compile_model(model, config, n_images=len(x_train), n_extra=0 if extra is None else len(extra[0]))

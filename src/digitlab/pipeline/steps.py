@@ -11,11 +11,12 @@ Usage:
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 from contextlib import contextmanager
 from importlib import metadata
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
@@ -24,6 +25,8 @@ from digitlab.errors import UserError
 from digitlab.formats import RunConfig, resolve_model_path
 from digitlab.models import import_keras, load_keras_model
 from digitlab.synth import extra_training_data
+
+logger = logging.getLogger(__name__)
 
 
 class StepTimer:
@@ -67,15 +70,15 @@ def load_run_data(config: RunConfig):
     return dataset, (dataset.x_train[train], dataset.y_train[train]), (dataset.x_test[test], dataset.y_test[test])
 
 
-def extra_digits(config: RunConfig, x_train: np.ndarray, y_train: np.ndarray, log: Callable[[str], None]):
+def extra_digits(config: RunConfig, x_train: np.ndarray, y_train: np.ndarray):
     """The --extra-data digits (float32 model inputs, integer labels), never made from validation images."""
     (fit_images, fit_labels), _ = split_validation(x_train, y_train, config.validation_split)
     inputs, labels = [], []
     for kind in config.extra_data:
-        log(f"Extra training digits: {kind} (made once by the vision pipeline, then cached)")
+        logger.info("Extra training digits: %s (made once by the vision pipeline, then cached)", kind)
         x, y = extra_training_data(kind, images=fit_images, labels=fit_labels, seed=config.seed,
                                    count=config.extra_photos)
-        log(f"  {len(x):,} digits")
+        logger.info("  %s digits", f"{len(x):,}")
         inputs.append(x)
         labels.append(y)
     return np.concatenate(inputs).astype(np.float32), np.concatenate(labels)

@@ -15,6 +15,9 @@ turns every error into JSON, static/ is the page (no build step, no CDN).
 
 from digitlab.serve.app import create_app
 from digitlab.serve.server import run_server
-from digitlab.serve.settings import ServeSettings
+from digitlab.serve.settings import ServeSettings, settings_from_flags
 
-__all__ = ["ServeSettings", "create_app", "run_server"]
+# The settings' names, which are also `digitlab serve`'s option names (--max-upload-mb → max_upload_mb).
+SETTINGS_FIELDS = tuple(ServeSettings.model_fields)
+
+__all__ = ["SETTINGS_FIELDS", "ServeSettings", "create_app", "run_server", "settings_from_flags"]

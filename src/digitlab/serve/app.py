@@ -19,7 +19,7 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
@@ -34,7 +34,9 @@ from digitlab.serve.routers import predict, status
 from digitlab.serve.settings import ServeSettings
 
 STATIC_DIR = Path(__file__).parent / "static"
-SWAGGER_ASSETS = "/static/swagger"
+# Relative to /docs, as every URL in the page is relative to / (static/app.js): the app
+# then works behind a reverse proxy under a path prefix, with or without --root-path.
+SWAGGER_ASSETS = "static/swagger"
 
 DESCRIPTION = """
 Read handwritten digits from images: photos, scans, drawings.
@@ -80,15 +82,14 @@ def create_app(settings: ServeSettings | None = None, pool: ModelPool | None = N
         return FileResponse(STATIC_DIR / "index.html")
 
     @app.get("/docs", include_in_schema=False)
-    async def docs(request: Request) -> HTMLResponse:
-        # FastAPI's recipe for self-hosted docs assets; root_path keeps the URLs right behind a proxy prefix.
-        root = request.scope.get("root_path", "").rstrip("/")
+    async def docs() -> HTMLResponse:
+        # FastAPI's recipe for self-hosted docs assets, with URLs relative to /docs.
         return get_swagger_ui_html(
-            openapi_url=root + app.openapi_url,
+            openapi_url=app.openapi_url.lstrip("/"),
             title=f"{app.title} — REST API",
-            swagger_js_url=f"{root}{SWAGGER_ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{SWAGGER_ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{SWAGGER_ASSETS}/favicon.png",
+            swagger_js_url=f"{SWAGGER_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{SWAGGER_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{SWAGGER_ASSETS}/favicon.png",
         )
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -1,6 +1,8 @@
 // digitlab web app: draw or upload a digit, see the prediction and what the model saw.
 // Plain JavaScript, no build step. The drawing is sent as a PNG to /api/predict, so it
 // goes through exactly the preprocessing that photos and `digitlab predict` use.
+// Every URL is relative to the page ("api/predict", not "/api/predict"), so the app also
+// works behind a reverse proxy under a path prefix (example.org/digits/).
 "use strict";
 
 // The drawing is sent as an EXPORT_SIZE² PNG, dark ink on transparent. The server reads a
@@ -47,7 +49,7 @@ async function apiPredict(blob, filename) {
   if (state.model) params.set("model", state.model);
   let response;
   try {
-    response = await fetch(`/api/predict?${params}`, { method: "POST", body: form });
+    response = await fetch(`api/predict?${params}`, { method: "POST", body: form });
   } catch (error) {
     throw new Error("Could not reach the digitlab server; is `digitlab serve` still running?");
   }
@@ -61,7 +63,7 @@ async function apiPredict(blob, filename) {
 
 async function loadModels() {
   try {
-    const [modelsResponse, healthResponse] = await Promise.all([fetch("/api/models"), fetch("/api/health")]);
+    const [modelsResponse, healthResponse] = await Promise.all([fetch("api/models"), fetch("api/health")]);
     const { default: defaultName, models } = await modelsResponse.json();
     const health = await healthResponse.json();
     state.maxUploadBytes = health.max_upload_mb * 1024 * 1024;

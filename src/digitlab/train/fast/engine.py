@@ -22,6 +22,7 @@ at the end), so `--resume` works whichever engine wrote them.
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import socket
 import time
@@ -40,7 +41,10 @@ from digitlab.formats import (
     write_checkpoint,
 )
 from digitlab.train.fast.augment import augment_batch
+from digitlab.console import progress
 from digitlab.train.fast.convolutions import matmul_convolutions
+
+logger = logging.getLogger(__name__)
 
 # Writing a checkpoint costs tens of milliseconds; an MLP epoch here takes a few
 # hundred, so checkpoint by wall time rather than after every epoch.
@@ -195,7 +199,11 @@ def fit_fast(
     run_dir: Path,
     verbose: int | str = 2,
 ) -> None:
-    """Train a compiled Keras model (JAX backend) as `model.fit` would; write history and logs."""
+    """Train a compiled Keras model (JAX backend) as `model.fit` would; write history and logs.
+
+    verbose: 0 silent; otherwise one logged line per epoch (the line Keras' verbose=2
+    prints), and a progress bar over the epochs where stderr is a terminal.
+    """
     # Heavy: JAX and Keras load only when the fast engine trains.
     import jax
     import keras
@@ -224,6 +232,7 @@ def fit_fast(
     # resumed run shuffles its remaining epochs as the uninterrupted run would.
     base_key = jax.random.PRNGKey(config.seed)
     last_checkpoint = time.perf_counter()
+    bar = progress(total=config.epochs, initial=first_epoch, desc="Training", unit="epoch", enabled=bool(verbose))
     try:
         # The programs are traced at their first call, inside this context:
         # convolutions and pooling then compile to matrix multiplies (see convolutions.py).
@@ -246,13 +255,16 @@ def fit_fast(
                 handle.flush()
                 tensorboard.write(epoch, {name: value for name, value in row.items() if name != "epoch"})
                 if verbose:
+                    # Keras' verbose=2 line; on a terminal it scrolls above the bar (cli/logs.py).
                     shown = " - ".join(f"{name}: {value:.4f}" for name, value in row.items() if name != "epoch")
-                    print(f"Epoch {epoch + 1}/{config.epochs} - {time.perf_counter() - started:.2f}s - {shown}",
-                          flush=True)
+                    logger.info("Epoch %d/%d - %.2fs - %s", epoch + 1, config.epochs,
+                                time.perf_counter() - started, shown)
+                bar.update()
                 if time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS or epoch == config.epochs - 1:
                     _write_back(model, state)
                     _save_checkpoint(model, run_dir, epoch + 1)
                     last_checkpoint = time.perf_counter()
     finally:
         tensorboard.close()
+        bar.close()
     _write_back(model, state)

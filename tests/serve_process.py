@@ -86,3 +86,57 @@ class ServeProcess:
         if self.process.poll() is not None:
             self._reader.join(timeout=30)  # the rest of the output: worker processes may still be writing
         return self.log_path.read_text(errors="replace")
+
+
+class PrefixProxy:
+    """A reverse proxy for tests: serves `upstream` under `prefix`, stripping it (as nginx's
+    `location /digits/ { proxy_pass http://127.0.0.1:8000/; }` does); anything outside the prefix is 404.
+
+        proxy = PrefixProxy("/digits", server.url)     # then open proxy.url + "/digits/"
+        proxy.close()
+    """
+
+    def __init__(self, prefix: str, upstream: str):
+        import http.client
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import urlsplit
+
+        upstream_address = urlsplit(upstream).netloc
+        hop_by_hop = {"connection", "keep-alive", "transfer-encoding", "host", "content-length"}
+        self.requested: list[str] = []
+        requested = self.requested
+
+        class Handler(BaseHTTPRequestHandler):
+            def _forward(self) -> None:
+                requested.append(self.path)
+                if not self.path.startswith(prefix + "/"):
+                    self.send_error(404, "outside the proxy's prefix")
+                    return
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                headers = {name: value for name, value in self.headers.items() if name.lower() not in hop_by_hop}
+                connection = http.client.HTTPConnection(upstream_address, timeout=60)
+                connection.request(self.command, self.path[len(prefix):], body=body, headers=headers)
+                answer = connection.getresponse()
+                content = answer.read()
+                self.send_response(answer.status)
+                for name, value in answer.getheaders():
+                    if name.lower() not in hop_by_hop:
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+                connection.close()
+
+            do_GET = do_POST = _forward
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

@@ -183,3 +183,31 @@ def test_the_page_works_from_the_keyboard(page: Page, server):
     # Focus is visible: the focused control's label gets a ring.
     ring = page.evaluate("getComputedStyle(document.querySelector('label[for=file-input]')).boxShadow")
     assert ring not in ("", "none")
+
+
+@pytest.fixture(scope="module")
+def proxied_server(serve_runs_dir, tmp_path_factory):  # noqa: F811
+    """`digitlab serve --root-path /digits` behind a proxy that serves it at /digits/ and nothing else."""
+    from serve_process import PrefixProxy, ServeProcess
+
+    log_path = tmp_path_factory.mktemp("proxied") / "serve.log"
+    process = ServeProcess(["--runs-dir", str(serve_runs_dir), "--root-path", "/digits"], log_path, deadline_seconds=90)
+    proxy = PrefixProxy("/digits", process.url)
+    yield proxy
+    proxy.close()
+    assert process.stop(signal.SIGINT, timeout=20) == 0, process.log_text()
+
+
+def test_the_app_under_a_proxy_sub_path(page: Page, proxied_server):
+    errors = _errors(page)
+    page.goto(f"{proxied_server.url}/digits/")
+    expect(page.locator("#model-accuracy")).to_contain_text("Test accuracy")
+    _mouse_stroke(page, [(0.28, 0.22), (0.72, 0.22), (0.45, 0.82)])
+    expect(page.locator("#prediction")).to_have_text("7", timeout=15_000)
+    _shot(page, "browser-proxy-sub-path")
+    page.click("footer a[href=docs]")
+    expect(page.locator(".swagger-ui .title")).to_contain_text("digitlab", timeout=15_000)
+    expect(page.locator(".swagger-ui .servers")).to_contain_text("/digits")
+    assert errors == []
+    outside = [path for path in proxied_server.requested if not path.startswith("/digits/")]
+    assert outside == [], f"the page asked for URLs outside its prefix: {outside}"

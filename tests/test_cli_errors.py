@@ -21,13 +21,14 @@ def digitlab(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    """The error is one line, the last on stderr; notes logged before it (e.g. "Cached MNIST ...") may precede it."""
     assert result.returncode != 0
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("digitlab: error:")
+    assert [line for line in lines if line.startswith("digitlab:")] == lines[-1:], result.stderr
+    assert lines[-1].startswith("digitlab: error:")
     for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+        assert fragment in lines[-1], lines[-1]
 
 
 def test_missing_data_dir(tmp_path):

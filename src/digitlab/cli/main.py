@@ -14,7 +14,8 @@ Usage:
 
 Exit status: 0 done; 1 a user mistake (a missing file, a bad value), printed
 as one line on stderr, never a traceback; 2 bad arguments (argparse), or
-`predict` could not read some inputs; 130 interrupted.
+`predict` could not read some inputs; 3 the command needs an optional extra
+that is not installed (`pip install 'digitlab[train]'`, ...); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ import sys
 import warnings
 
 from digitlab.cli.commands import COMMANDS
+from digitlab.cli.extras import EXIT_MISSING_EXTRA, MissingExtra, require_extras
 from digitlab.cli.parser import build_parser
-from digitlab.data import DataError
 from digitlab.errors import UserError
 
 EXIT_USER_ERROR = 1
@@ -44,8 +45,12 @@ def main(argv: list[str] | None = None) -> int:
     # Warnings (e.g. a damaged cache being rebuilt) read as one line, like errors.
     warnings.formatwarning = _one_line_warning
     try:
+        require_extras(args.command)
         return COMMANDS[args.command](args)
-    except (UserError, DataError) as error:
+    except MissingExtra as error:
+        print(f"digitlab: error: {error}", file=sys.stderr)
+        return EXIT_MISSING_EXTRA
+    except UserError as error:  # includes digitlab.data.DataError
         print(f"digitlab: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

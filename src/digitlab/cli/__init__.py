@@ -11,11 +11,12 @@ and table), `main` (errors as one line, exit codes, the console entry point).
 """
 
 from digitlab.cli.commands import COMMANDS
+from digitlab.cli.extras import EXIT_MISSING_EXTRA
 from digitlab.cli.main import EXIT_INTERRUPTED, EXIT_USER_ERROR, console_main, main
 from digitlab.cli.parser import BENCH_SECTIONS, DATASET_CHOICES, build_parser
 from digitlab.cli.predict_output import EXIT_UNREADABLE
 from digitlab.cli.text import format_classification_report, format_confused_pairs
 
-__all__ = ["BENCH_SECTIONS", "COMMANDS", "DATASET_CHOICES", "EXIT_INTERRUPTED", "EXIT_UNREADABLE",
+__all__ = ["BENCH_SECTIONS", "COMMANDS", "DATASET_CHOICES", "EXIT_INTERRUPTED", "EXIT_MISSING_EXTRA", "EXIT_UNREADABLE",
            "EXIT_USER_ERROR", "build_parser", "console_main", "format_classification_report", "format_confused_pairs",
            "main"]

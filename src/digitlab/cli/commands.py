@@ -4,8 +4,9 @@ Usage:
 
     COMMANDS["predict"](build_parser().parse_args(["predict", "photo.jpg"]))   # → exit status
 
-Commands whose stage loads Keras, TensorFlow, scikit-learn, matplotlib or
-FastAPI import it when they run, so `digitlab predict` never loads Keras.
+Each command imports the stage it needs when it runs (the issue's one allowed
+exception to imports at the top), so `digitlab predict` never loads Keras, and
+starts without the training stack, the web app or the dataset sources.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digitlab import data
 from digitlab.cli.predict_output import collect_inputs, predict_and_print
 from digitlab.cli.text import (
     format_data_info,
@@ -153,6 +153,8 @@ def command_serve(args: argparse.Namespace) -> int:
 
 
 def command_data(args: argparse.Namespace) -> int:
+    from digitlab import data  # lazy: the dataset sources (urllib, http.client, IDX) slow every other command
+
     if args.action == "fetch":
         dataset = data.fetch(args.dataset, data_dir=args.data_dir, force=args.force)
         print(f"{dataset.name}: {len(dataset.y_train):,} training + {len(dataset.y_test):,} test images, "

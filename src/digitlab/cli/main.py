@@ -17,7 +17,9 @@ Global options, before or after the command: -v/--verbose, -q/--quiet,
 
 Exit status (docs/cli.md has the table): 0 done; 1 a user mistake (a missing
 file, a bad value), printed as one line on stderr, never a traceback; 2 bad
-arguments (argparse), or `predict` could not read some inputs; 130 interrupted.
+arguments (argparse), or `predict` could not read some inputs; 3 the command
+needs an optional extra that is not installed (`pip install 'digitlab[train]'`,
+...); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -28,9 +30,9 @@ import os
 import sys
 
 from digitlab.cli.commands import COMMANDS
+from digitlab.cli.extras import EXIT_MISSING_EXTRA, MissingExtra, require_extras
 from digitlab.cli.parser import build_parser
 from digitlab.console import configure_logging
-from digitlab.data import DataError
 from digitlab.errors import UserError
 
 EXIT_USER_ERROR = 1
@@ -52,8 +54,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digitlab: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     try:
+        require_extras(args.command)
         return COMMANDS[args.command](args)
-    except (UserError, DataError) as error:
+    except MissingExtra as error:
+        logger.error("%s", error)
+        return EXIT_MISSING_EXTRA
+    except UserError as error:  # includes digitlab.data.DataError
         logger.error("%s", error)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -33,7 +33,6 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
-from digitlab import __version__
 from digitlab.console import progress
 from digitlab.data.cache import pretty_path
 from digitlab.data.errors import DataError, SourceUnavailable
@@ -76,8 +75,16 @@ def _check_file(data: bytes, spec: DatasetSpec, file_name: str, label: str) -> N
         )
 
 
+def _digitlab_version() -> str:
+    """The installed distribution's version (the package metadata is the one version source)."""
+    try:
+        return importlib.metadata.version("digitlab")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
+
+
 def _urlopen(url: str, timeout: float) -> IO[bytes]:
-    request = urllib.request.Request(url, headers={"User-Agent": f"digitlab/{__version__}"})
+    request = urllib.request.Request(url, headers={"User-Agent": f"digitlab/{_digitlab_version()}"})
     return urllib.request.urlopen(request, timeout=timeout)
 
 

@@ -38,6 +38,11 @@ def _run(command: list[str], **options) -> subprocess.CompletedProcess:
     return subprocess.run(command, capture_output=True, text=True, timeout=900, **options)
 
 
+def _clean_environment() -> dict:
+    """This process's environment without PYTHONPATH: the fresh venv must see only what was installed in it."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+
+
 @pytest.fixture(scope="module")
 def core_venv(tmp_path_factory):
     """A fresh venv with only the built wheel installed (no extras)."""
@@ -48,7 +53,7 @@ def core_venv(tmp_path_factory):
     environment = folder / "venv"
     venv.EnvBuilder(with_pip=True).create(environment)
     python = environment / "bin" / "python"
-    installed = _run([str(python), "-m", "pip", "install", "--quiet", str(wheel)])
+    installed = _run([str(python), "-m", "pip", "install", "--quiet", str(wheel)], env=_clean_environment())
     assert installed.returncode == 0, installed.stdout[-3000:] + installed.stderr[-3000:]
     return environment
 
@@ -62,7 +67,7 @@ def photo(tmp_path_factory):
 
 def _environment(models_dir: Path) -> dict:
     # Run outside the repository, so nothing is found through the source tree.
-    return {**os.environ, "DIGITLAB_MODELS_DIR": str(models_dir)}
+    return {**_clean_environment(), "DIGITLAB_MODELS_DIR": str(models_dir)}
 
 
 def test_core_install_reads_a_photo_like_the_full_install(core_venv, photo, tmp_path):

@@ -23,6 +23,7 @@ from digitlab.cli.text import (
     format_data_verify,
     format_evaluation,
     format_models,
+    format_pulled,
     format_shipped_ensemble,
     print_run_summary,
 )
@@ -112,6 +113,11 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def command_models(args: argparse.Namespace) -> int:
+    if getattr(args, "models_action", None) == "pull":
+        if bool(args.names) == bool(args.all_models):
+            raise UserError("name the models to pull (`digitlab models` lists them), or pass --all, not both.")
+        print(format_pulled(data.pull_models(args.names or None, source_dir=args.source_dir)))
+        return 0
     print(format_models())
     return 0
 

@@ -20,6 +20,10 @@ def load_keras_model(path: str | Path):
     path = Path(path)
     if not path.is_file():
         raise UserError(f"model file {path} does not exist.")
+    if path.suffix == ".onnx":
+        # A shipped model present only as ONNX (the reader bundled in the package, or an ONNX-only folder).
+        raise UserError(f"{path} is an ONNX model and this command runs Keras; fetch the model's model.keras with "
+                        f"`digitlab models pull {path.parent.name}`, or pass a .keras file.")
     if path.suffix != ".keras":
         raise UserError(f"{path} is not a .keras model file; digitlab saves models as model.keras.")
     if not zipfile.is_zipfile(path):

@@ -14,9 +14,7 @@ from digitlab.errors import UserError, error_reason
 
 
 def load_keras_model(path: str | Path):
-    """Load a .keras file; a missing, truncated or foreign file is a UserError."""
-    import keras  # heavy (seconds): only callers that run Keras models load it
-
+    """Load a .keras file; a missing, truncated or foreign file is a UserError (said before Keras loads)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"model file {path} does not exist.")
@@ -30,6 +28,8 @@ def load_keras_model(path: str | Path):
         # Keras would say "File not found" for a file that is there but is no zip archive.
         raise UserError(f"{path} is not a complete .keras file (a .keras file is a zip archive; this one is "
                         f"truncated or not a model); download or copy it again.")
+    import keras  # heavy (seconds): only callers that run Keras models load it
+
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # Keras raises many types for a damaged archive.

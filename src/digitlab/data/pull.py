@@ -27,6 +27,7 @@ import importlib.metadata
 import logging
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,8 +73,12 @@ def models_base_url() -> str | None:
 
 def pull_models(names: list[str] | None, *, source_dir: str | Path | None = None, base_url: str | None = None,
                 models_dir: str | Path | None = None, downloader: Downloader | None = None,
-                progress: bool = True) -> list[PullResult]:
-    """Fetch the named models (None or []: every model in the manifest) into the models directory."""
+                progress: bool = True, on_done: Callable[[PullResult], None] | None = None) -> list[PullResult]:
+    """Fetch the named models (None or []: every model in the manifest) into the models directory.
+
+    `on_done` is called with each model's result as soon as it is in place (the CLI prints it);
+    a failure raises UserError, and the models pulled before it stay pulled.
+    """
     known = read_manifest()["models"]
     wanted = list(dict.fromkeys(names)) if names else list(known)
     unknown = [name for name in wanted if name not in known]
@@ -93,7 +98,12 @@ def pull_models(names: list[str] | None, *, source_dir: str | Path | None = None
     target = Path(models_dir) if models_dir is not None else default_models_dir()
     _check_writable(target)
     fetch = _Fetcher(source_dir, base_url, downloader or Downloader(), progress)
-    return [_pull_one(name, known[name]["files"], target, fetch) for name in wanted]
+    results = []
+    for name in wanted:
+        results.append(_pull_one(name, known[name]["files"], target, fetch))
+        if on_done is not None:
+            on_done(results[-1])
+    return results
 
 
 def _check_writable(target: Path) -> None:
@@ -165,7 +175,11 @@ class _Fetcher:
         if not source.is_file():
             raise UserError(f"{source} does not exist; --from needs a folder laid out like the repository's "
                             "models/ (<name>/<file>).")
-        with source.open("rb") as reader, destination.open("wb") as writer:
+        try:
+            reader = source.open("rb")
+        except OSError as error:
+            raise UserError(f"{source} cannot be read ({_reason(error)}).") from None
+        with reader, destination.open("wb") as writer:
             while chunk := reader.read(1 << 20):
                 writer.write(chunk)
                 bar.update(len(chunk))

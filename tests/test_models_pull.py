@@ -313,6 +313,21 @@ def test_a_cut_download_leaves_nothing_half_written(target, release_server, caps
     assert_nothing_half_written(target)
 
 
+def test_a_model_built_from_other_shipped_models_brings_them_along(tmp_path):
+    """An ensemble stored as its members' names (a card only) needs them: pull fetches them first."""
+    from digitlab.data import pull_models
+
+    source = copy_of_models(tmp_path, SMALL, "mlp")
+    (source / "duo").mkdir()
+    (source / "duo" / "card.json").write_text(json.dumps(
+        {"name": "duo", "architecture": "ensemble", "members": [{"model": SMALL}, {"model": "mlp"}]}))
+    manifest = build_manifest(source)
+    assert manifest["models"]["duo"]["requires"] == [SMALL, "mlp"] and "requires" not in manifest["models"][SMALL]
+    pulled = pull_models(["duo"], source_dir=source, models_dir=tmp_path / "target", manifest=manifest)
+    assert [result.name for result in pulled] == [SMALL, "mlp", "duo"]
+    assert sorted(path.name for path in (tmp_path / "target").iterdir()) == sorted([SMALL, "mlp", "duo"])
+
+
 # ---------- staged files (formats) ----------
 
 

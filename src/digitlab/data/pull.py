@@ -36,7 +36,14 @@ from tqdm import tqdm
 from digitlab.data.errors import DataError
 from digitlab.data.sources import Downloader
 from digitlab.errors import UserError, error_reason
-from digitlab.formats import CARD, MODELS_DIR_ENVIRONMENT, file_problem, read_manifest, staged_files
+from digitlab.formats import (
+    CARD,
+    MODELS_DIR_ENVIRONMENT,
+    file_problem,
+    read_manifest,
+    staged_files,
+    with_requirements,
+)
 from digitlab.formats import models_dir as default_models_dir
 
 logger = logging.getLogger(__name__)
@@ -73,13 +80,17 @@ def models_base_url() -> str | None:
 
 def pull_models(names: list[str] | None, *, source_dir: str | Path | None = None, base_url: str | None = None,
                 models_dir: str | Path | None = None, downloader: Downloader | None = None,
-                progress: bool = True, on_done: Callable[[PullResult], None] | None = None) -> list[PullResult]:
+                progress: bool = True, on_done: Callable[[PullResult], None] | None = None,
+                manifest: dict | None = None) -> list[PullResult]:
     """Fetch the named models (None or []: every model in the manifest) into the models directory.
 
+    A model built from other shipped models (an ensemble stored as its members'
+    names: "requires" in the manifest) brings them along, pulled first.
     `on_done` is called with each model's result as soon as it is in place (the CLI prints it);
     a failure raises UserError, and the models pulled before it stay pulled.
+    `manifest` defaults to the package's (read_manifest()).
     """
-    known = read_manifest()["models"]
+    known = (manifest or read_manifest())["models"]
     wanted = list(dict.fromkeys(names)) if names else list(known)
     unknown = [name for name in wanted if name not in known]
     if unknown:
@@ -95,6 +106,7 @@ def pull_models(names: list[str] | None, *, source_dir: str | Path | None = None
         if not base_url:
             raise UserError(f"this digitlab has no download address for models ([project.urls] {MODELS_URL_LABEL}); "
                             f"set {MODELS_URL_ENVIRONMENT}, or copy them from a folder with --from DIR.")
+    wanted = with_requirements(wanted, known)
     target = Path(models_dir) if models_dir is not None else default_models_dir()
     _check_writable(target)
     fetch = _Fetcher(source_dir, base_url, downloader or Downloader(), progress)

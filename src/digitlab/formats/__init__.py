@@ -72,6 +72,7 @@ from digitlab.formats.manifest import (
     looks_like_onnx,
     read_manifest,
     refresh_bundled,
+    with_requirements,
     write_manifest,
 )
 from digitlab.formats.metrics import DIRECTION_ARROW, PAIR_ARROW, read_metrics, write_metrics
@@ -81,7 +82,7 @@ from digitlab.formats.tensorboard import run_training_seconds, training_seconds
 __all__ = [
     "BUNDLED", "BUNDLED_MODELS", "MANIFEST", "MODELS_DIR", "MODELS_DIR_ENVIRONMENT", "ONNX_MODEL",
     "build_manifest", "bundled_models_dir", "file_problem", "looks_like_onnx", "model_file", "read_manifest",
-    "refresh_bundled", "staged_files", "write_manifest",
+    "refresh_bundled", "staged_files", "with_requirements", "write_manifest",
     "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
     "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "file_sha256",
     "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",

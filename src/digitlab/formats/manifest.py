@@ -4,6 +4,8 @@ Usage:
 
     manifest = read_manifest()                       # the one in the package (models_manifest.json)
     manifest["models"]["reader"]["files"]            # {"card.json": {"sha256": ..., "bytes": ...}, ...}
+    manifest["models"][name].get("requires", [])     # a card-only ensemble: the shipped members it needs
+    with_requirements(["ensemble"], manifest["models"])   # → its members first, then "ensemble"
     problem = file_problem(path, entry)              # None, or one sentence: size, checksum, not ONNX
     manifest = build_manifest(Path("models"))        # from a folder laid out like the repo's models/
     write_manifest(path, manifest)                   # atomic
@@ -23,8 +25,9 @@ import json
 from pathlib import Path
 
 from digitlab.errors import UserError
+from digitlab.formats import rundir
 from digitlab.formats.cards import CARD, ONNX_MODEL
-from digitlab.formats.files import file_sha256, write_bytes_atomic, write_json_atomic
+from digitlab.formats.files import file_sha256, read_json, write_bytes_atomic, write_json_atomic
 
 MANIFEST = "models_manifest.json"
 MANIFEST_FORMAT = 1
@@ -99,9 +102,37 @@ def build_manifest(models_dir: str | Path) -> dict:
                 raise UserError(f"{path} is not an ONNX model; export it again before listing it in the manifest.")
             files[path.name] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
         models[folder.name] = {"files": files}
+        requires = _required_members(folder, models_dir)
+        if requires:
+            models[folder.name]["requires"] = requires
     if not models:
         raise UserError(f"{models_dir} holds no model folders (<name>/{CARD}); give the repository's models/ folder.")
     return {"format": MANIFEST_FORMAT, "regenerate": REGENERATE, "models": models}
+
+
+def _required_members(folder: Path, models_dir: Path) -> list[str]:
+    """The shipped models a card-only model (an ensemble stored as its members' names) is built from."""
+    if any((folder / name).is_file() for name in (rundir.MODEL, ONNX_MODEL)):
+        return []
+    members = read_json(folder / CARD).get("members") or []
+    names = [member.get("model") for member in members if isinstance(member, dict)]
+    return [name for name in names if isinstance(name, str) and (models_dir / name / CARD).is_file()]
+
+
+def with_requirements(names: list[str], models: dict) -> list[str]:
+    """`names` with the models each requires (manifest "requires") placed before it, each once."""
+    ordered: list[str] = []
+
+    def add(name: str, seen: tuple[str, ...]) -> None:
+        if name in ordered or name in seen:
+            return
+        for required in models[name].get("requires", []):
+            add(required, seen + (name,))
+        ordered.append(name)
+
+    for name in names:
+        add(name, ())
+    return ordered
 
 
 def write_manifest(path: str | Path, manifest: dict) -> None:

@@ -93,12 +93,14 @@ def _models_in(directory: Path | None, location: str) -> dict[str, dict]:
     if directory is None or not directory.is_dir():
         return found
     for card_path in sorted(directory.glob(f"*/{CARD}")):
-        model_path = model_file(card_path.parent)
-        if model_path is None or card_path.parent.name.startswith("."):  # hidden: a pull in progress
+        if card_path.parent.name.startswith("."):  # hidden: a pull in progress
             continue
         try:
             card = read_card(card_path.parent)
         except Exception:  # noqa: BLE001 - one damaged card must not hide the other models
+            continue
+        model_path = model_file(card_path.parent)
+        if model_path is None:
             continue
         card["path"] = str(model_path)
         card["location"] = location

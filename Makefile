@@ -17,13 +17,18 @@ TEST_DEBIAN_PACKAGES += fonts-dkg-handwriting fonts-humor-sans fonts-breip fonts
   fonts-klee fonts-kristi fonts-tomsontalks fonts-yusei-magic fonts-bwht fonts-comic-neue \
   fonts-dancingscript fonts-kaushanscript
 
-.PHONY: run test serve setup setup-test system-test-deps clean help
+# The shipped models, copied from this clone's models/ into the models directory (DIGITLAB_MODELS_DIR, else
+# the per-user data dir), each file checked against the package's manifest; quick when they are up to date.
+PULL_MODELS := $(BIN)/digitlab models pull --all --from models
+
+.PHONY: run test serve setup setup-test system-test-deps models-manifest clean help
 
 help:
 	@echo "make run    - install and run the tutorial pipeline (digitlab run)"
 	@echo "make test   - install test dependencies and run the test suite"
 	@echo "make serve  - install and start the web app on http://127.0.0.1:8000/"
 	@echo "make clean  - remove .venv and run directories"
+	@echo "make models-manifest - after models/ changed: regenerate the package's models manifest and bundled reader"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,14 +61,21 @@ system-test-deps:
 	fi
 
 run: setup
+	$(PULL_MODELS)
 	$(BIN)/digitlab data fetch
 	$(BIN)/digitlab run
 
 serve: setup
+	$(PULL_MODELS)
 	$(BIN)/digitlab serve
 
+# The tests themselves read the models from models/ (tests/conftest.py sets DIGITLAB_MODELS_DIR).
 test: setup-test
+	$(PULL_MODELS)
 	$(BIN)/python -m pytest
+
+models-manifest: $(BIN)/python
+	$(BIN)/python scripts/models_manifest.py
 
 clean:
 	rm -rf $(VENV) runs

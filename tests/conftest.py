@@ -1,4 +1,8 @@
-"""Shared fixtures: one dataset cache for the whole test session, never the user's own.
+"""Shared fixtures: one dataset cache for the whole test session, never the user's own; the repo's models.
+
+The shipped models the tests check and use are this clone's models/: DIGITLAB_MODELS_DIR
+points there for the whole session (subprocesses inherit it), whatever the user's own
+models directory holds. Tests of the models directory itself set their own.
 
 Under CI=true (set by .ci/run) a skipped test fails, with the skip's reason as its
 message: CI installs everything, so a skip there means a broken install step.
@@ -8,8 +12,15 @@ Skip reasons therefore say what to install. Expected failures (xfail) stay as th
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
+
+# Set at import, before test modules are collected: some list the shipped models at import time.
+# Only from a clone: tests/test_ci_skips.py runs a copy of this file elsewhere, in this process.
+REPO_MODELS = Path(__file__).resolve().parents[1] / "models"
+if REPO_MODELS.is_dir():
+    os.environ["DIGITLAB_MODELS_DIR"] = str(REPO_MODELS)
 
 # The pytester fixture, for the test of the CI hooks below (tests/test_ci_skips.py).
 pytest_plugins = ["pytester"]

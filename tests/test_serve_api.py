@@ -328,7 +328,10 @@ def test_settings_refuse_nonsense():
 def test_serve_without_any_model_is_one_error_line(tmp_path, capsys, monkeypatch):
     from digitlab import cli
 
+    from digitlab.formats import cards
+
     monkeypatch.setenv("DIGITLAB_MODELS_DIR", str(tmp_path / "no-models"))
+    monkeypatch.setattr(cards, "bundled_models_dir", lambda: None)  # as if the package carried no reader
     status = cli.main(["serve", "--runs-dir", str(tmp_path), "--port", "0"])
     assert status == 1
     error = capsys.readouterr().err

@@ -23,6 +23,7 @@ from digitlab.cli.text import (
     format_data_verify,
     format_evaluation,
     format_models,
+    format_pulled,
     format_shipped_ensemble,
     print_run_summary,
 )
@@ -112,6 +113,13 @@ def command_report(args: argparse.Namespace) -> int:
 
 
 def command_models(args: argparse.Namespace) -> int:
+    if getattr(args, "models_action", None) == "pull":
+        if bool(args.names) == bool(args.all_models):
+            raise UserError("name the models to pull (`digitlab models` lists them), or pass --all, not both.")
+        # One line per model as soon as it is in place (a long --all download shows its progress).
+        data.pull_models(args.names or None, source_dir=args.source_dir,
+                         on_done=lambda result: print(format_pulled([result]), flush=True))
+        return 0
     print(format_models())
     return 0
 

@@ -98,7 +98,20 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser("report", help="(re)write report.html of a run directory")
     report.add_argument("run_dir", metavar="RUN")
 
-    commands.add_parser("models", help="registered architectures and shipped models")
+    models = commands.add_parser(
+        "models", help="registered architectures and shipped models; `models pull` fetches more",
+        description="Without an action: list registered architectures, shipped models (bundled in the package "
+                    "or in the models directory) and the models not installed yet.")
+    model_actions = models.add_subparsers(dest="models_action", metavar="ACTION")
+    pull = model_actions.add_parser(
+        "pull", help="fetch shipped models into the models directory, each file checked against its SHA-256",
+        description="Fetch shipped models into the models directory ($DIGITLAB_MODELS_DIR, else the per-user data "
+                    "directory). Every file is checked against the SHA-256 in the package's manifest before it "
+                    "replaces anything.")
+    pull.add_argument("names", nargs="*", metavar="NAME", help="models to fetch (`digitlab models` lists them)")
+    pull.add_argument("--all", dest="all_models", action="store_true", help="every model in the manifest")
+    pull.add_argument("--from", dest="source_dir", metavar="DIR",
+                      help="copy from a local folder laid out like the repository's models/ instead of downloading")
 
     bench = commands.add_parser(
         "bench", help="every speed benchmark side by side into benchmarks/RESULTS.md (a clone of the repository)"

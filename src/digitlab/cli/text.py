@@ -4,7 +4,8 @@ Usage:
 
     print_run_summary(result)          # after run_pipeline
     print(format_evaluation(metrics))  # after evaluate_saved_model
-    print(format_models())             # registry + shipped models
+    print(format_models())             # registry + shipped models (bundled, models dir, not installed)
+    print(format_pulled(results))      # after digitlab.data.pull_models
     print(format_classification_report(metrics))   # sklearn's layout, from metrics.json
 """
 
@@ -13,7 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from digitlab.formats import DIRECTION_ARROW, PAIR_ARROW, default_shipped_model, read_card, shipped_models
+from digitlab.formats import (
+    DIRECTION_ARROW,
+    MODELS_DIR_ENVIRONMENT,
+    PAIR_ARROW,
+    default_shipped_model,
+    models_dir,
+    read_card,
+    read_manifest,
+    shipped_models,
+)
 from digitlab.models import list_models, model_description
 
 # Steps in the order the pipeline runs them, with names a reader understands.
@@ -86,22 +96,48 @@ def format_models() -> str:
     shipped = shipped_models()
     lines.append("")
     if not shipped:
-        lines.append("Shipped models: none yet (train one with `digitlab train --model NAME`, then `digitlab ship`).")
+        lines.append("Shipped models: none yet (`digitlab models pull --all`, or train one with "
+                     "`digitlab train --model NAME`, then `digitlab ship`).")
+        lines += _models_dir_lines(shipped)
         return "\n".join(lines)
     lines.append("Shipped models (from their model cards; re-measure with benchmarks/models.py):")
-    lines.append(f"  {'name':<12} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
+    lines.append(f"  {'name':<12} {'where':<10} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
                  f"{'training':>18}  most-confused pairs")
     for name, card in sorted(shipped.items(), key=lambda item: -item[1].get("test_accuracy", 0.0)):
         pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in card.get("confused_pairs", [])[:3])
         lines.append(
-            f"  {name:<12} {card.get('architecture', '—'):<12} {card.get('parameters', 0):>10,} "
-            f"{card.get('test_accuracy', 0):>9.2%} {card.get('error_count', 0):>7} {training_time(card):>18}  {pairs}"
+            f"  {name:<12} {card.get('location', '—'):<10} {card.get('architecture', '—'):<12} "
+            f"{card.get('parameters', 0):>10,} {card.get('test_accuracy', 0):>9.2%} {card.get('error_count', 0):>7} "
+            f"{training_time(card):>18}  {pairs}"
         )
     defaults = {purpose: default_shipped_model(purpose) for purpose in ("mnist", "images")}
     lines += ["", "Defaults without --model: evaluate and export use "
                   f"{defaults['mnist']['name'] if defaults['mnist'] else 'the newest run'} (most accurate on the validation split); "
                   f"predict and serve use {defaults['images']['name'] if defaults['images'] else 'the newest run'} "
                   "(made for photos and scans)."]
+    lines += _models_dir_lines(shipped)
+    return "\n".join(lines)
+
+
+def _models_dir_lines(shipped: dict) -> list[str]:
+    """Where the models directory is, and which known models are not in it yet."""
+    folder = models_dir()
+    lines = ["", f"Models directory: {folder} (set {MODELS_DIR_ENVIRONMENT} to move it)."]
+    missing = [name for name in read_manifest()["models"] if name not in shipped]
+    if missing:
+        lines.append(f"Not installed yet: {', '.join(missing)} (`digitlab models pull NAME`, or `--all`).")
+    return lines
+
+
+def format_pulled(results) -> str:
+    """What `digitlab models pull` prints: one line per model."""
+    lines = []
+    for result in results:
+        if result.files:
+            lines.append(f"{result.name}: pulled {result.files} file{'s' if result.files > 1 else ''} "
+                         f"({result.bytes / 1e6:.1f} MB), checked against the manifest, into {result.folder}")
+        else:
+            lines.append(f"{result.name}: up to date in {result.folder}")
     return "\n".join(lines)
 
 

@@ -22,7 +22,9 @@ scales pixels and one-hot encodes labels as the tutorial does.
 Modules: `idx` (IDX reader and writer), `cache` (atomic .npz cache), `sources`
 (directory, mirrors, offline package), `specs` (what each dataset is and its
 checksums), `datasets` (the order of sources, `fetch`, `info`, `verify`),
-`split` (the validation split), `inputs` (model inputs and labels).
+`split` (the validation split), `inputs` (model inputs and labels), `pull`
+(shipped models into the models directory: `digitlab models pull`, verified
+against the package's manifest like the datasets against their checksums).
 """
 
 from digitlab.data.cache import cache_dir
@@ -37,6 +39,7 @@ from digitlab.data.datasets import (
 from digitlab.data.errors import DataError
 from digitlab.data.idx import read_idx, write_idx
 from digitlab.data.inputs import prepare_images, prepare_labels
+from digitlab.data.pull import MODELS_URL_ENVIRONMENT, PullResult, models_base_url, pull_models
 from digitlab.data.sources import Downloader
 from digitlab.data.specs import DATASETS, DatasetSpec, get_spec, verify_arrays
 from digitlab.data.split import (
@@ -50,6 +53,10 @@ from digitlab.data.split import (
 __all__ = [
     "DATASETS",
     "DEFAULT_VALIDATION_SPLIT",
+    "MODELS_URL_ENVIRONMENT",
+    "PullResult",
+    "models_base_url",
+    "pull_models",
     "DataError",
     "Dataset",
     "DatasetSpec",

@@ -9,20 +9,30 @@ Usage:
     write_metrics(run_dir, {"test_accuracy": 0.977})
     read_history(run_dir / rundir.HISTORY)
     resolve_model_path("deotte")                         # a shipped name, run dir or file → model.keras
+    shipped_models()                                     # bundled models + the models dir's ($DIGITLAB_MODELS_DIR)
+    read_manifest()                                      # what `digitlab models pull` can fetch, with SHA-256
 
 What lives where: `rundir` (the run directory's layout), `config` (config.json,
 RunConfig), `metrics` (metrics.json), `history` (history.csv), `checkpoints`
 (checkpoints/ for --resume), `tensorboard` (training time read back from logs/),
-`cards` (card.json and the models directory), `lookup` (finding a model by
-name), `results` (benchmark RESULTS files), `files` (atomic writes, checksums).
+`cards` (card.json, the models directory and the bundled models), `manifest`
+(models_manifest.json: what `models pull` fetches, with checksums), `lookup`
+(finding a model by name), `results` (benchmark RESULTS files), `files`
+(atomic writes, staged folders, checksums).
 This package imports nothing heavier than NumPy, so the lean reader can use it.
 """
 
 from digitlab.formats import rundir
 from digitlab.formats.cards import (
+    BUNDLED,
     CARD,
+    MODELS_DIR,
+    MODELS_DIR_ENVIRONMENT,
+    ONNX_MODEL,
+    bundled_models_dir,
     card_from_run,
     model_card,
+    model_file,
     models_dir,
     read_card,
     shipped_models,
@@ -35,6 +45,7 @@ from digitlab.formats.files import (
     atomic_path,
     file_sha256,
     read_json,
+    staged_files,
     write_bytes_atomic,
     write_json_atomic,
     write_text_atomic,
@@ -53,11 +64,25 @@ from digitlab.formats.lookup import (
     resolve_model_path,
     sidecar_value,
 )
+from digitlab.formats.manifest import (
+    BUNDLED_MODELS,
+    MANIFEST,
+    build_manifest,
+    file_problem,
+    looks_like_onnx,
+    read_manifest,
+    refresh_bundled,
+    with_requirements,
+    write_manifest,
+)
 from digitlab.formats.metrics import DIRECTION_ARROW, PAIR_ARROW, read_metrics, write_metrics
 from digitlab.formats.results import markdown_table, write_results, write_results_json
 from digitlab.formats.tensorboard import run_training_seconds, training_seconds
 
 __all__ = [
+    "BUNDLED", "BUNDLED_MODELS", "MANIFEST", "MODELS_DIR", "MODELS_DIR_ENVIRONMENT", "ONNX_MODEL",
+    "build_manifest", "bundled_models_dir", "file_problem", "looks_like_onnx", "model_file", "read_manifest",
+    "refresh_bundled", "staged_files", "with_requirements", "write_manifest",
     "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
     "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "file_sha256",
     "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",

@@ -1,9 +1,11 @@
-"""card.json: a shipped model's card, and the models directory that holds them.
+"""card.json: a shipped model's card, and where shipped models live (bundled, models directory).
 
 Usage:
 
-    models_dir()                               # $DIGITLAB_MODELS_DIR, else ./models
-    shipped_models()                           # {"deotte": {...card..., "path": ".../model.keras"}, ...}
+    models_dir()                               # $DIGITLAB_MODELS_DIR, else the per-user data dir
+    bundled_models_dir()                       # the models inside the package (the default reader)
+    shipped_models()                           # {"reader": {...card..., "path": ".../model.onnx",
+                                               #              "location": "bundled"}, ...}
     card = card_from_run(run_dir, "cnn", models_dir() / "cnn" / "model.keras")
     write_card(folder, card)                   # atomic
     read_card(folder)
@@ -14,16 +16,24 @@ figures, which are reported), so anyone can reproduce it and check it (the
 SHA-256 of its files). `model_card` is the one builder: a shipped run and an
 ensemble both go through it.
 
-The models directory is `$DIGITLAB_MODELS_DIR` or `models` in the current
-directory (a clone of the repository ships its models there); it is never
-looked up through the source tree.
+Shipped models come from two places. The package carries the default reader
+model (model.onnx + card.json, package data found with importlib.resources), so
+`pip install digitlab` reads digits with no download. The rest of the zoo lives in
+the models directory, `$DIGITLAB_MODELS_DIR` or else the per-user data directory
+(platformdirs: ~/.local/share/digitlab/models on Linux), filled by
+`digitlab models pull`; a model there wins over a bundled one of the same name.
+A model folder holds card.json and model.keras, model.onnx or both; nothing is
+ever looked up through the source tree.
 """
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import platform
 from pathlib import Path
+
+import platformdirs
 
 from digitlab.formats import rundir
 from digitlab.formats.config import RunConfig
@@ -32,14 +42,39 @@ from digitlab.formats.metrics import read_metrics
 from digitlab.formats.tensorboard import run_training_seconds
 
 CARD = "card.json"
+ONNX_MODEL = "model.onnx"
 MODELS_DIR_ENVIRONMENT = "DIGITLAB_MODELS_DIR"
+# Where a shipped model was found (the "location" field shipped_models adds to its card).
+BUNDLED, MODELS_DIR = "bundled", "models dir"
 AUGMENTATION_FIELDS = ("rotation_degrees", "shift_fraction", "zoom_fraction", "stroke_jitter")
 RECIPE_FIELDS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "validation_split", "optimizer", "engine")
 
 
 def models_dir() -> Path:
-    """Where shipped models live: $DIGITLAB_MODELS_DIR, else `models` in the current directory."""
-    return Path(os.environ.get(MODELS_DIR_ENVIRONMENT) or "models")
+    """Where pulled and shipped models live: $DIGITLAB_MODELS_DIR, else the per-user data directory."""
+    configured = os.environ.get(MODELS_DIR_ENVIRONMENT)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(platformdirs.user_data_dir("digitlab", appauthor=False)) / "models"
+
+
+def bundled_models_dir() -> Path | None:
+    """The folder of models inside the installed package (digitlab/bundled/), or None when absent.
+
+    Installed packages are directories on disk (wheels are unpacked), so the
+    resource is a real path that ONNX Runtime can open.
+    """
+    folder = importlib.resources.files("digitlab") / "bundled"
+    return folder if isinstance(folder, Path) and folder.is_dir() else None
+
+
+def model_file(folder: str | Path) -> Path | None:
+    """The model file of a shipped model's folder: model.keras, else model.onnx (ONNX Runtime only)."""
+    for name in (rundir.MODEL, ONNX_MODEL):
+        candidate = Path(folder) / name
+        if candidate.is_file():
+            return candidate
+    return None
 
 
 def read_card(folder: str | Path) -> dict:
@@ -52,23 +87,36 @@ def write_card(folder: str | Path, card: dict) -> Path:
     return path
 
 
-def shipped_models(directory: str | Path | None = None) -> dict[str, dict]:
-    """name → model card (with "path" of its model.keras added) for every shipped model."""
-    directory = Path(directory) if directory is not None else models_dir()
+def _models_in(directory: Path | None, location: str) -> dict[str, dict]:
+    """name → card (with "path" and "location") for each model folder in `directory`."""
     found: dict[str, dict] = {}
-    if not directory.is_dir():
+    if directory is None or not directory.is_dir():
         return found
     for card_path in sorted(directory.glob(f"*/{CARD}")):
-        model_path = card_path.parent / rundir.MODEL
-        if not model_path.is_file():
+        if card_path.parent.name.startswith("."):  # hidden: a pull in progress
             continue
         try:
             card = read_card(card_path.parent)
         except Exception:  # noqa: BLE001 - one damaged card must not hide the other models
             continue
+        model_path = model_file(card_path.parent)
+        if model_path is None:
+            continue
         card["path"] = str(model_path)
+        card["location"] = location
         found[card_path.parent.name] = card
     return found
+
+
+def shipped_models(directory: str | Path | None = None) -> dict[str, dict]:
+    """name → model card, with "path" (its model.keras, else model.onnx) and "location" added.
+
+    Without `directory`: the bundled models, then the models directory's (which
+    win on a name clash). With `directory`: only the models in that folder.
+    """
+    if directory is not None:
+        return _models_in(Path(directory), MODELS_DIR)
+    return {**_models_in(bundled_models_dir(), BUNDLED), **_models_in(models_dir(), MODELS_DIR)}
 
 
 def model_card(*, name: str, architecture: str, dataset: str, training_command: str, model_path: Path,

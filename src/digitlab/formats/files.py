@@ -6,6 +6,8 @@ Usage:
     write_json_atomic(path, {"a": 1})         # 2-space JSON with a trailing newline
     with atomic_path(path) as partial:        # for writers that want a file name (Keras, ONNX)
         model.save_weights(partial)
+    with staged_files(folder, last=("card.json",)) as staging:   # several files, moved in together
+        (staging / "model.onnx").write_bytes(data)
     data = read_json(path)                    # UserError with one sentence when missing or broken
     file_sha256(path)
 
@@ -14,6 +16,9 @@ intact rather than half a new one. The new content goes to a hidden temporary
 file in the same folder (so the rename never crosses file systems), is flushed
 and fsynced, then renamed over the target in one step (POSIX rename is atomic),
 and the folder is fsynced so the rename itself survives a power cut.
+`staged_files` does the same for a set of files (a model's folder): all are
+written and checked in a hidden staging folder first, and only then renamed
+into place, so a failure part way leaves the previous copies as they were.
 """
 
 from __future__ import annotations
@@ -22,9 +27,10 @@ import contextlib
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from digitlab.errors import UserError
 
@@ -64,6 +70,32 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         _fsync_folder(folder)
     finally:
         partial.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def staged_files(folder: str | Path, last: Sequence[str] = ()) -> Iterator[Path]:
+    """A hidden staging folder beside `folder`; its files are renamed into `folder` only if the block succeeds.
+
+    Files already in `folder` are replaced one by one, the names in `last` after
+    the others (a card.json last, so a reader never sees a new card beside an old
+    model). If the block raises, `folder` is untouched and the staging folder removed.
+    """
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        yield staging
+        staged = sorted((path for path in staging.iterdir() if path.is_file()),
+                        key=lambda path: (path.name in last, path.name))
+        for path in staged:
+            with path.open("rb+") as handle:
+                os.fsync(handle.fileno())
+        folder.mkdir(exist_ok=True)
+        for path in staged:
+            os.replace(path, folder / path.name)
+        _fsync_folder(folder)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

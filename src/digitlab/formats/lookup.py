@@ -6,6 +6,7 @@ Usage:
     path = resolve_model_path(None, purpose="images")   # the default for reading photos and scans
     path = resolve_model_path("mlp")         # shipped model "mlp", else the newest mlp run
     path = resolve_model_path("runs/20261130T104512Z-mlp")   # a run dir or a .keras file
+    path = resolve_model_path("reader")      # model.onnx when its folder has no model.keras (the bundled reader)
     model_temperature(path)                  # its calibration temperature (card or metrics.json)
     sidecar_value(path, ("card.json", "dataset"), ("config.json", "dataset"))
 
@@ -19,7 +20,8 @@ from pathlib import Path
 
 from digitlab.errors import UserError
 from digitlab.formats import rundir
-from digitlab.formats.cards import CARD, MODELS_DIR_ENVIRONMENT, models_dir, shipped_models
+from digitlab.formats.cards import CARD, MODELS_DIR_ENVIRONMENT, model_file, models_dir, shipped_models
+from digitlab.formats.manifest import read_manifest
 
 # The shipped model made for reading photos, scans and drawings (`train --extra-data`):
 # what predict and serve use by default.
@@ -32,9 +34,11 @@ def default_shipped_model(purpose: str = "mnist", directory: Path | None = None)
 
     "mnist" (evaluate, export): the single model with the highest accuracy on the
     validation split (the last 6,000 MNIST training images; never the test set),
-    ties broken by the lower validation loss. "images" (predict, serve): the
-    shipped READER_MODEL if there is one, else the "mnist" choice. Ensembles are
-    never the default: they cost the sum of their members per image.
+    ties broken by the lower validation loss, among models with a model.keras
+    (evaluate and export run Keras). "images" (predict, serve): the shipped
+    READER_MODEL if there is one (bundled in the package, so there always is one
+    in an installed digitlab), else the "mnist" choice. Ensembles are never the
+    default: they cost the sum of their members per image.
     """
     if purpose not in PURPOSES:
         raise ValueError(f"purpose must be 'mnist' or 'images', got {purpose!r}")
@@ -42,16 +46,19 @@ def default_shipped_model(purpose: str = "mnist", directory: Path | None = None)
     if purpose == "images" and READER_MODEL in shipped:
         return shipped[READER_MODEL]
     singles = [card for card in shipped.values()
-               if card.get("architecture") != "ensemble" and card.get("validation_accuracy") is not None]
+               if card.get("architecture") != "ensemble" and card.get("validation_accuracy") is not None
+               and Path(card["path"]).name == rundir.MODEL]
     return max(singles, key=lambda card: (card["validation_accuracy"], -card.get("validation_loss", 0.0)),
                default=None)
 
 
 def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose: str = "mnist") -> Path:
-    """Turn a --model value (None, a shipped name, a run dir or a file) into a .keras path.
+    """Turn a --model value (None, a shipped name, a run dir or a file) into a model file's path.
 
     None means the default shipped model for `purpose` (see default_shipped_model),
-    else the newest run.
+    else the newest run. A shipped model's path is its model.keras, or its
+    model.onnx when that is all its folder holds (the bundled reader, or a pull
+    of the ONNX files only); ONNX Runtime runs it.
     """
     if spec is None:
         best = default_shipped_model(purpose)
@@ -59,15 +66,16 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose:
             return Path(best["path"])
         latest = rundir.latest_run_dir(runs_dir)
         if latest is None:
-            raise UserError(f"no shipped model in {models_dir()}/ and no trained model in {runs_dir}/; set "
-                            f"{MODELS_DIR_ENVIRONMENT} to a models folder (the repository's models/), run "
-                            "`digitlab run` first, or pass --model PATH.")
+            raise UserError(f"no shipped model in {models_dir()}/ and no trained model in {runs_dir}/; fetch "
+                            f"some with `digitlab models pull --all` (or set {MODELS_DIR_ENVIRONMENT} to a models "
+                            "folder), run `digitlab run` first, or pass --model PATH.")
         return latest / rundir.MODEL
 
     candidate = Path(spec)
     if candidate.is_dir():
-        if (candidate / rundir.MODEL).is_file():
-            return candidate / rundir.MODEL
+        found = model_file(candidate)
+        if found is not None:
+            return found
         raise UserError(f"{candidate} has no {rundir.MODEL}; did its training finish?")
     if candidate.is_file():
         return candidate
@@ -79,9 +87,12 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose:
         return latest / rundir.MODEL
     if candidate.suffix or "/" in spec:
         raise UserError(f"model file {spec} does not exist.")
+    if spec in read_manifest()["models"]:
+        raise UserError(f"model {spec!r} is not installed in {models_dir()}; fetch it with "
+                        f"`digitlab models pull {spec}`.")
     raise UserError(
         f"no shipped model or finished run named {spec!r}; train one with `digitlab train --model {spec}`, "
-        "or pass a .keras file or run directory."
+        "or pass a .keras file or run directory (`digitlab models` lists the shipped ones)."
     )
 
 

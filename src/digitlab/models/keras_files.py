@@ -14,18 +14,22 @@ from digitlab.errors import UserError, error_reason
 
 
 def load_keras_model(path: str | Path):
-    """Load a .keras file; a missing, truncated or foreign file is a UserError."""
-    import keras  # heavy (seconds): only callers that run Keras models load it
-
+    """Load a .keras file; a missing, truncated or foreign file is a UserError (said before Keras loads)."""
     path = Path(path)
     if not path.is_file():
         raise UserError(f"model file {path} does not exist.")
+    if path.suffix == ".onnx":
+        # A shipped model present only as ONNX (the reader bundled in the package, or an ONNX-only folder).
+        raise UserError(f"{path} is an ONNX model and this command runs Keras; fetch the model's model.keras with "
+                        f"`digitlab models pull {path.parent.name}`, or pass a .keras file.")
     if path.suffix != ".keras":
         raise UserError(f"{path} is not a .keras model file; digitlab saves models as model.keras.")
     if not zipfile.is_zipfile(path):
         # Keras would say "File not found" for a file that is there but is no zip archive.
         raise UserError(f"{path} is not a complete .keras file (a .keras file is a zip archive; this one is "
                         f"truncated or not a model); download or copy it again.")
+    import keras  # heavy (seconds): only callers that run Keras models load it
+
     try:
         return keras.saving.load_model(path)
     except Exception as error:  # Keras raises many types for a damaged archive.

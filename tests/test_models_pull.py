@@ -57,10 +57,13 @@ def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
 
 
 def assert_one_error_line(status: int, err: str, *words: str) -> None:
+    """One `digitlab: error:` line, the last on stderr (notes such as a download's retries may come first)."""
     assert status == 1
-    assert err.startswith("digitlab: error:") and err.count("\n") == 1, err
+    lines = err.splitlines()
+    assert lines and lines[-1].startswith("digitlab: error:"), err
+    assert sum(line.startswith("digitlab:") for line in lines) == 1, err
     for word in words:
-        assert word in err, err
+        assert word in lines[-1], err
 
 
 def assert_nothing_half_written(folder: Path) -> None:

@@ -116,6 +116,8 @@ def command_models(args: argparse.Namespace) -> int:
     if getattr(args, "models_action", None) == "pull":
         if bool(args.names) == bool(args.all_models):
             raise UserError("name the models to pull (`digitlab models` lists them), or pass --all, not both.")
+        from digitlab import data  # lazy: the download sources (urllib, http.client) slow every other command
+
         # One line per model as soon as it is in place (a long --all download shows its progress).
         data.pull_models(args.names or None, source_dir=args.source_dir,
                          on_done=lambda result: print(format_pulled([result]), flush=True))

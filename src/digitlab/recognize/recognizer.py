@@ -10,6 +10,7 @@ Usage:
     result.to_json()                           # the DESIGN.md object without "path"
     recognizer.predict_pixels(canvas_28x28)    # one MNIST-style 28×28 array (ink bright)
     results = recognizer.read_many(paths)      # ReadResult or ImageError per input, one model call
+    results = recognizer.read_analyses([recognizer.analyze(path) for path in paths])   # the same, in two steps
 
 Images go through digitlab.vision (decode → grayscale → illumination flattening
 → polarity → threshold → segmentation → MNIST-style 28×28 per digit); the model
@@ -178,6 +179,14 @@ class Recognizer:
                 analyses.append(self.analyze(image, debug_dir))
             except ImageError as error:
                 analyses.append(error)
+        return self.read_analyses(analyses, debug_dir)
+
+    def read_analyses(self, analyses: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
+        """Read images already run through `analyze` (ImageError items pass through), one batched model call.
+
+        The vision pipeline does not depend on the model, so one analysis can be read by several
+        models or runtimes (benchmarks/quantize.py compares float and int8 on the same crops).
+        """
         crops = [crop for item in analyses if not isinstance(item, ImageError) for crop in item.digits]
         probabilities = self._probabilities(_model_inputs(crops))
         results: list[ReadResult | ImageError] = []

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 
 from common import ROOT, machine_line, write_results
-from realworld import load_digits_pngs, score, synthetic_files
+from realworld import load_digits_pngs, score, seen, synthetic_files
 
 from digitlab.data import load_mnist, prepare_images, split_validation
 from digitlab.export import MAX_ACCURACY_LOSS, quantize_model
@@ -58,6 +58,7 @@ SINGLE_CALLS = 2000
 BATCH = 256
 BATCH_CALLS = 20  # at least this many batch calls, and at least BATCH_SECONDS of them
 BATCH_SECONDS = 1.0
+NEAR = 0.05  # a least-confident digit this close to the reject threshold flips answer ↔ refusal easily
 COUNTS = (("right", "correct"), ("right without reject", "raw_correct"))
 
 
@@ -108,6 +109,20 @@ def speed(path: Path, images: np.ndarray) -> tuple[float, float]:
         runtime.predict(batch)
         calls += 1
     return float(np.median(times) * 1e6), BATCH * calls / (time.perf_counter() - started)
+
+
+def changed_answers(float_results: list, int8_results: list, threshold: float) -> tuple[int, int]:
+    """(images whose answer or seen digits differ, of which both least confidences are within NEAR of threshold)."""
+    changed = near = 0
+    for first, second in zip(float_results, int8_results):
+        if isinstance(first, ImageError):
+            continue
+        if first.prediction != second.prediction or seen(first) != seen(second):
+            changed += 1
+            confidences = [min((digit.confidence for digit in result.digits), default=0.0)
+                           for result in (first, second)]
+            near += all(abs(confidence - threshold) <= NEAR for confidence in confidences)
+    return changed, near
 
 
 def spread(values: list[float], form: str) -> str:
@@ -169,17 +184,18 @@ def main() -> None:
             result = quantize_model(folder / "model.keras", int8_path, max_accuracy_loss=1.0)
             float_reader = Recognizer(folder / "model.keras", runtime="onnx")
             int8_reader = Recognizer(int8_path, runtime="onnx-int8", reject_below=float_reader.reject_below)
-            real = {}
+            real, changes = {}, {}
             for set_name, (analyses, labels) in sets.items():
-                float_counts = score(float_reader.read_analyses(analyses), labels)
-                int8_counts = score(int8_reader.read_analyses(analyses), labels)
+                float_results, int8_results = float_reader.read_analyses(analyses), int8_reader.read_analyses(analyses)
+                float_counts, int8_counts = score(float_results, labels), score(int8_results, labels)
+                changes[set_name] = changed_answers(float_results, int8_results, float_reader.reject_below)
                 for count_name, key in COUNTS:
                     real[f"{set_name}: {count_name}"] = {
                         "n": len(labels), "float": round(float_counts[key] / len(labels), 6),
                         "int8": round(int8_counts[key] / len(labels), 6)}
             losses = {"validation split (6,000)": result.float_accuracy - result.int8_accuracy}
             losses.update({key: figures["float"] - figures["int8"] for key, figures in real.items()})
-            rows[name] = {"result": result, "real": real, "losses": losses, "int8_path": int8_path,
+            rows[name] = {"result": result, "real": real, "changes": changes, "losses": losses, "int8_path": int8_path,
                           "float_path": folder / "model.onnx",
                           "passes": all(loss <= MAX_ACCURACY_LOSS + 1e-9 for loss in losses.values())}
         # Reported only: computed after every decision above is fixed.
@@ -237,6 +253,12 @@ def report(rows: dict, timings: dict, args, command: str) -> list[str]:
         for set_name, figures in row["real"].items():
             lines.append(f"| {name} | {set_name} | {figures['n']:,} | {figures['float']:.2%} | {figures['int8']:.2%} "
                          f"| {(figures['float'] - figures['int8']) * 100:+.2f} pp |")
+    lines += ["", f"Answers that changed (the answer or the digits seen differ), and how many of them have their "
+              f"least confident digit within {NEAR} of the reject threshold in both runtimes:", "",
+              "| model | set | answers changed | near the threshold |", "|---|---|---|---|"]
+    for name, row in rows.items():
+        for set_name, (changed, near) in row["changes"].items():
+            lines.append(f"| {name} | {set_name} | {changed} | {near} |")
     lines += ["", "## Variants on the validation split (6,000 images)", "",
               "| model | variant | accuracy | same top class as float | mean abs. probability difference | size |",
               "|---|---|---|---|---|---|"]

@@ -18,7 +18,6 @@ when the model has no up-to-date model.onnx to start from.
 from digitlab.export.exporter import FORMATS, PARITY_TOLERANCE, ExportResult, export_model, use_tensorflow_backend
 from digitlab.export.quantize import (
     MAX_ACCURACY_LOSS,
-    QUANTIZE_CHOICES,
     QuantizeResult,
     calibration_images,
     default_int8_path,
@@ -27,6 +26,6 @@ from digitlab.export.quantize import (
 )
 from digitlab.export.shipping import ship_ensemble, ship_run
 
-__all__ = ["ExportResult", "FORMATS", "MAX_ACCURACY_LOSS", "PARITY_TOLERANCE", "QUANTIZE_CHOICES", "QuantizeResult",
+__all__ = ["ExportResult", "FORMATS", "MAX_ACCURACY_LOSS", "PARITY_TOLERANCE", "QuantizeResult",
            "calibration_images", "default_int8_path", "export_model", "quantize_model", "quantize_onnx",
            "ship_ensemble", "ship_run", "use_tensorflow_backend"]

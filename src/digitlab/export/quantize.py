@@ -41,7 +41,6 @@ from digitlab.export.exporter import export_model
 from digitlab.formats import atomic_path, file_sha256
 from digitlab.recognize import INT8_FILE, ONNX_FILE, QUANTIZATION_KEY, SOURCE_SHA256_KEY, OnnxRuntime
 
-QUANTIZE_CHOICES = ("int8",)
 CALIBRATION_IMAGES = 1000  # MNIST fit-part images whose activations fix the int8 ranges
 CALIBRATION_SEED = 0
 CALIBRATION_BATCH = 100

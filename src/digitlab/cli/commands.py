@@ -186,6 +186,8 @@ def command_predict(args: argparse.Namespace) -> int:
 
 
 def command_export(args: argparse.Namespace) -> int:
+    if args.quantize:
+        return _export_int8(args)
     from digitlab.export import export_model  # lazy: exporting loads Keras, TensorFlow and tf2onnx
 
     model_path = resolve_model_path(args.model, args.runs_dir)
@@ -198,6 +200,26 @@ def command_export(args: argparse.Namespace) -> int:
               f"in {result.seconds:.1f} s")
         print(f"Parity on {result.parity_images:,} MNIST test images: same top class on "
               f"{result.parity_top1_agreement:.2%}, probabilities within {result.parity_max_abs_diff:.1e}")
+    return 0
+
+
+def _export_int8(args: argparse.Namespace) -> int:
+    if args.format != "onnx":
+        raise UserError(f"--quantize {args.quantize} quantizes ONNX models, not {args.format}; use --format onnx.")
+    from digitlab.export import default_int8_path, quantize_model  # lazy: onnx, and Keras if it must export first
+
+    model_path = resolve_model_path(args.model, args.runs_dir)
+    out = Path(args.out) if args.out else default_int8_path(model_path)
+    result = quantize_model(model_path, out, calibration_count=args.calibration_images,
+                            check_count=args.parity_images)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(f"Quantized {result.source} → {result.path} (int8, {result.quant_format}, "
+              f"{'per-channel' if result.per_channel else 'per-tensor'}; {result.file_bytes / 1e6:.2f} MB, "
+              f"float {result.float_onnx_bytes / 1e6:.2f} MB) in {result.seconds:.1f} s")
+        print(f"Validation ({result.check_images:,} images): float {result.float_accuracy:.2%}, "
+              f"int8 {result.int8_accuracy:.2%}, same top class on {result.top1_agreement:.2%}")
     return 0
 
 

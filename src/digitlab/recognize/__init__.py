@@ -13,12 +13,15 @@ The CLI (`digitlab predict`), the web app and batch jobs all read through
 `Recognizer`: digitlab.vision's preprocessing, a runtime (ONNX Runtime, or
 Keras when asked), and the model's fitted calibration temperature. Nothing
 here imports Keras, TensorFlow, JAX or scikit-learn unless the Keras runtime
-is chosen.
+is chosen. `Recognizer(runtime="onnx-int8")` runs the model's int8 twin
+(model.int8.onnx) when one was made; the default stays the float model.
 """
 
 from digitlab.recognize.recognizer import REJECT_BELOW, DigitReading, ImageError, ReadResult, Recognizer
 from digitlab.recognize.runtimes import (
+    INT8_FILE,
     ONNX_FILE,
+    QUANTIZATION_KEY,
     RUNTIMES,
     SOURCE_SHA256_KEY,
     KerasRuntime,
@@ -29,6 +32,7 @@ from digitlab.recognize.runtimes import (
 from digitlab.recognize.temperature import apply_temperature
 
 __all__ = [
-    "DigitReading", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime", "REJECT_BELOW", "RUNTIMES",
+    "DigitReading", "INT8_FILE", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime", "QUANTIZATION_KEY",
+    "REJECT_BELOW", "RUNTIMES",
     "ReadResult", "Recognizer", "SOURCE_SHA256_KEY", "apply_temperature", "onnx_twin", "open_runtime",
 ]

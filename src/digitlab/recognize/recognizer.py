@@ -10,6 +10,7 @@ Usage:
     result.to_json()                           # the DESIGN.md object without "path"
     recognizer.predict_pixels(canvas_28x28)    # one MNIST-style 28×28 array (ink bright)
     results = recognizer.read_many(paths)      # ReadResult or ImageError per input, one model call
+    results = recognizer.read_analyses([recognizer.analyze(path) for path in paths])   # the same, in two steps
 
 Images go through digitlab.vision (decode → grayscale → illumination flattening
 → polarity → threshold → segmentation → MNIST-style 28×28 per digit); the model
@@ -30,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.formats import CARD, model_temperature, resolve_model_path, rundir, sidecar_value
-from digitlab.recognize.runtimes import open_runtime
+from digitlab.recognize.runtimes import INT8_FILE, ONNX_FILE, open_runtime
 from digitlab.recognize.temperature import apply_temperature
 from digitlab.vision import ImageError, analyze, normalize_pixels, write_debug_images
 
@@ -82,6 +83,8 @@ class ReadResult:
 def _model_info(path: Path, name: str, runtime) -> dict:
     """Name, path, runtime, test accuracy (from card.json or the run's metrics.json) and size of a model."""
     accuracy = sidecar_value(path, (CARD, "test_accuracy"), (rundir.METRICS, "test_accuracy"))
+    if runtime.name == "onnx-int8":  # the int8 file's own figure, when its card records one
+        accuracy = sidecar_value(path, (CARD, "onnx_int8", "test_accuracy"))
     return {
         "name": name, "path": str(path), "runtime": runtime.name, "test_accuracy": accuracy,
         "parameters": runtime.parameters,
@@ -90,7 +93,7 @@ def _model_info(path: Path, name: str, runtime) -> dict:
 
 def _model_name(path: Path) -> str:
     """A shipped model's folder name, a run dir's name, or a bare file's stem."""
-    if path.name in ("model.keras", "model.onnx"):
+    if path.name in ("model.keras", ONNX_FILE, INT8_FILE):
         return path.parent.name
     return path.stem
 
@@ -110,7 +113,8 @@ class Recognizer:
         self.name = _model_name(self.path)
         self.max_pixels = int(max_pixels)
         self.reject_below = float(reject_below)
-        # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file.
+        # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file
+        # ("onnx-int8": the int8 model.int8.onnx beside it, only when asked).
         self.runtime = open_runtime(self.path, runtime)
         # Confidences are calibrated: softmax(logits / T), T fitted on the model's
         # validation split at training time (digitlab.evaluate.fit_temperature); 1 when unknown.
@@ -175,6 +179,14 @@ class Recognizer:
                 analyses.append(self.analyze(image, debug_dir))
             except ImageError as error:
                 analyses.append(error)
+        return self.read_analyses(analyses, debug_dir)
+
+    def read_analyses(self, analyses: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
+        """Read images already run through `analyze` (ImageError items pass through), one batched model call.
+
+        The vision pipeline does not depend on the model, so one analysis can be read by several
+        models or runtimes (benchmarks/quantize.py compares float and int8 on the same crops).
+        """
         crops = [crop for item in analyses if not isinstance(item, ImageError) for crop in item.digits]
         probabilities = self._probabilities(_model_inputs(crops))
         results: list[ReadResult | ImageError] = []

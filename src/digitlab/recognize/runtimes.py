@@ -6,6 +6,7 @@ Usage:
 
     runtime = open_runtime(Path("models/vgg/model.keras"))      # "auto": ONNX when model.onnx is beside it
     runtime = open_runtime(path, "keras")                        # always Keras
+    runtime = open_runtime(path, "onnx-int8")                    # the model.int8.onnx beside it
     probabilities = runtime.predict(batch)                       # (n, 28, 28) float32 → (n, 10)
     runtime.name, runtime.parameters
 
@@ -15,6 +16,11 @@ carry a `model.onnx` exported from their `.keras` file (digitlab.export, checked
 for parity) and the Recognizer uses it when it is there. Keras stays the
 reference: `--runtime keras` always works, and a `.keras` file without an ONNX
 twin is run by Keras.
+
+`onnx-int8` runs the int8 file `digitlab export --quantize int8` wrote beside
+the model (model.int8.onnx, statically quantized by ONNX Runtime): never
+chosen by "auto", only when asked, and only if it records the same source
+.keras file as the model it stands for.
 """
 
 from __future__ import annotations
@@ -31,9 +37,11 @@ from digitlab.errors import UserError, error_reason
 from digitlab.formats import CARD, file_sha256, rundir, sidecar_value
 from digitlab.models import import_keras, load_keras_model
 
-RUNTIMES = ("auto", "onnx", "keras")
+RUNTIMES = ("auto", "onnx", "onnx-int8", "keras")
 ONNX_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
 SOURCE_SHA256_KEY = "digitlab.source_sha256"  # ONNX metadata: which .keras file this was exported from
+QUANTIZATION_KEY = "digitlab.quantization"  # ONNX metadata of an int8 file: how it was quantized (JSON)
 
 
 def onnx_twin(model_path: Path) -> Path | None:
@@ -99,6 +107,18 @@ class OnnxRuntime:
         # digitlab.export records the SHA-256 of the .keras file it exported from.
         metadata = self._session.get_modelmeta().custom_metadata_map
         self.source_sha256 = metadata.get(SOURCE_SHA256_KEY)
+        # digitlab.export.quantize records how an int8 file was made; None for a float file.
+        self.quantization = metadata.get(QUANTIZATION_KEY)
+        self.name = "onnx" if self.quantization is None else "onnx-int8"
+
+    @property
+    def input_name(self) -> str:
+        return self._input_name
+
+    @property
+    def input_shape(self) -> tuple:
+        """The shape of one input image, without the batch dimension (e.g. (28, 28))."""
+        return self._input_shape
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
         inputs = np.ascontiguousarray(batch, dtype=np.float32).reshape((len(batch),) + self._input_shape)
@@ -119,6 +139,8 @@ def open_runtime(model_path: str | Path, runtime: str = "auto", threads: int | N
         raise UserError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}.")
     if model_path.suffix == ".onnx" and runtime == "keras":
         raise UserError(f"{model_path} is an ONNX file; Keras runs .keras files (use --runtime onnx or auto).")
+    if runtime == "onnx-int8":
+        return _open_int8(model_path, threads)
     twin = onnx_twin(model_path)
     if runtime == "onnx" or (runtime == "auto" and twin is not None and onnxruntime_available()):
         if twin is None:
@@ -143,3 +165,31 @@ def open_runtime(model_path: str | Path, runtime: str = "auto", threads: int | N
 def _exported_from(onnx_runtime: OnnxRuntime, keras_path: Path) -> bool:
     """Whether the ONNX file records the SHA-256 of this very .keras file (a retrained model makes it stale)."""
     return onnx_runtime.source_sha256 == file_sha256(keras_path)
+
+
+def _open_int8(model_path: Path, threads: int | None) -> OnnxRuntime:
+    """The int8 file itself (an .onnx with quantization metadata) or the model.int8.onnx beside the model."""
+    if not onnxruntime_available():
+        raise UserError("ONNX Runtime is not installed; `pip install onnxruntime` to use --runtime onnx-int8.")
+    if not model_path.is_file():
+        raise UserError(f"model file {model_path} does not exist.")
+    if model_path.suffix == ".onnx":
+        given = OnnxRuntime(model_path, threads)
+        if given.quantization is not None:
+            return given
+        source = given.source_sha256
+    else:
+        source = file_sha256(model_path)
+    twin = model_path.parent / INT8_FILE
+    if not twin.is_file():
+        raise UserError(
+            f"{model_path} has no {INT8_FILE} beside it; create one with "
+            f"`digitlab export --model {model_path} --format onnx --quantize int8`."
+        )
+    int8_runtime = OnnxRuntime(twin, threads)
+    if int8_runtime.quantization is None:
+        raise UserError(f"{twin} is not an int8 model made by `digitlab export --quantize int8`; quantize again.")
+    if source is not None and int8_runtime.source_sha256 != source:
+        raise UserError(f"{twin} was not quantized from {model_path}; quantize it again with "
+                        f"`digitlab export --model {model_path} --format onnx --quantize int8`.")
+    return int8_runtime

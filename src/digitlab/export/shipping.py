@@ -17,7 +17,6 @@ validation split that no member trained on (members must share that split).
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
@@ -46,7 +45,8 @@ from digitlab.recognize import ONNX_FILE
 
 
 def ship_run(run_dir: Path, name: str, models_dir: Path | None = None) -> Path:
-    """Copy the run's model into models_dir/name/, export model.onnx beside it, write its card; return the folder."""
+    """Save the run's model (without optimizer state) as models_dir/name/model.keras, export model.onnx beside it,
+    write its card; return the folder."""
     run_dir = Path(run_dir)
     source = run_dir / rundir.MODEL
     if not source.is_file() or not (run_dir / rundir.METRICS).is_file():
@@ -55,12 +55,28 @@ def ship_run(run_dir: Path, name: str, models_dir: Path | None = None) -> Path:
         raise UserError(f"{run_dir} was trained on a subset (--limit-train/--tiny); ship full-size runs only.")
     target = Path(models_dir or default_models_dir()) / name
     target.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target / rundir.MODEL) as partial:
-        shutil.copyfile(source, partial)
+    save_without_optimizer(source, target / rundir.MODEL)
     card = card_from_run(run_dir, name, target / rundir.MODEL)
     exported = export_model(target / rundir.MODEL, "onnx", target / ONNX_FILE)
     write_card(target, with_onnx(card, exported))
     return target
+
+
+def save_without_optimizer(source: Path, target: Path) -> None:
+    """Write the model at `source` to `target` without its optimizer state; the weights are checked bit-identical.
+
+    A run's model.keras keeps the Adam state (two moments per weight: about two thirds of
+    the file), which only continuing that very training would use; `--init-from` starts a
+    new optimizer, and reading digits needs the weights alone.
+    """
+    model = load_keras_model(source, compile=False)  # architecture and weights, no optimizer
+    with atomic_path(target) as partial:
+        model.save(partial)
+        saved = load_keras_model(partial, compile=False)
+        same = len(saved.weights) == len(model.weights) and all(
+            np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(saved.weights, model.weights))
+        if not same:
+            raise UserError(f"{target} would not hold the same weights as {source}; nothing was written.")
 
 
 def _member_record(spec: str, model_path: Path) -> dict:

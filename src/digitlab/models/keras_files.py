@@ -13,8 +13,12 @@ from pathlib import Path
 from digitlab.errors import UserError, error_reason
 
 
-def load_keras_model(path: str | Path):
-    """Load a .keras file; a missing, truncated or foreign file is a UserError."""
+def load_keras_model(path: str | Path, compile: bool = True):
+    """Load a .keras file; a missing, truncated or foreign file is a UserError.
+
+    compile=False loads the architecture and weights only: no optimizer, so
+    saving the model again writes no optimizer state (digitlab.export ships models that way).
+    """
     import keras  # heavy (seconds): only callers that run Keras models load it
 
     path = Path(path)
@@ -27,7 +31,7 @@ def load_keras_model(path: str | Path):
         raise UserError(f"{path} is not a complete .keras file (a .keras file is a zip archive; this one is "
                         f"truncated or not a model); download or copy it again.")
     try:
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many types for a damaged archive.
         raise UserError(
             f"{path} could not be loaded as a Keras model ({error_reason(error)}); is the file complete?"

@@ -9,11 +9,13 @@ Usage:
     write_metrics(run_dir, {"test_accuracy": 0.977})
     read_history(run_dir / rundir.HISTORY)
     resolve_model_path("deotte")                         # a shipped name, run dir or file → model.keras
+    ensemble_members(resolve_model_path("ensemble"))     # its members' model.keras, checked by SHA-256
 
 What lives where: `rundir` (the run directory's layout), `config` (config.json,
 RunConfig), `metrics` (metrics.json), `history` (history.csv), `checkpoints`
 (checkpoints/ for --resume), `tensorboard` (training time read back from logs/),
-`cards` (card.json and the models directory), `lookup` (finding a model by
+`cards` (card.json and the models directory), `ensembles` (an ensemble's card
+and its members), `lookup` (finding a model by
 name), `results` (benchmark RESULTS files), `files` (atomic writes, checksums).
 This package imports nothing heavier than NumPy, so the lean reader can use it.
 """
@@ -21,7 +23,9 @@ This package imports nothing heavier than NumPy, so the lean reader can use it.
 from digitlab.formats import rundir
 from digitlab.formats.cards import (
     CARD,
+    ENSEMBLE,
     card_from_run,
+    is_ensemble,
     model_card,
     models_dir,
     read_card,
@@ -29,6 +33,7 @@ from digitlab.formats.cards import (
     with_onnx,
     write_card,
 )
+from digitlab.formats.ensembles import ensemble_members, is_ensemble_card
 from digitlab.formats.checkpoints import checkpoint_dir, completed_epochs, weights_path, write_checkpoint
 from digitlab.formats.config import CONFIG_FIELD_MEANINGS, EXTRA_DATA_KINDS, LR_SCHEDULES, TINY_LIMITS, RunConfig
 from digitlab.formats.files import (
@@ -58,8 +63,9 @@ from digitlab.formats.results import markdown_table, write_results, write_result
 from digitlab.formats.tensorboard import run_training_seconds, training_seconds
 
 __all__ = [
-    "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
-    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "file_sha256",
+    "CARD", "CONFIG_FIELD_MEANINGS", "ENSEMBLE", "DIRECTION_ARROW", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
+    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "ensemble_members",
+    "file_sha256", "is_ensemble", "is_ensemble_card",
     "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",
     "read_metrics", "resolve_model_path", "run_training_seconds", "rundir", "shipped_models", "sidecar_value",
     "training_seconds", "trim_history", "weights_path", "with_onnx", "write_bytes_atomic", "write_card",

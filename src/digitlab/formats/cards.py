@@ -4,6 +4,7 @@ Usage:
 
     models_dir()                               # $DIGITLAB_MODELS_DIR, else ./models
     shipped_models()                           # {"deotte": {...card..., "path": ".../model.keras"}, ...}
+                                               # (an ensemble's "path" is its card.json: see formats.ensembles)
     card = card_from_run(run_dir, "cnn", models_dir() / "cnn" / "model.keras")
     write_card(folder, card)                   # atomic
     read_card(folder)
@@ -32,6 +33,7 @@ from digitlab.formats.metrics import read_metrics
 from digitlab.formats.tensorboard import run_training_seconds
 
 CARD = "card.json"
+ENSEMBLE = "ensemble"  # the architecture of a card that names members instead of holding a model file
 MODELS_DIR_ENVIRONMENT = "DIGITLAB_MODELS_DIR"
 AUGMENTATION_FIELDS = ("rotation_degrees", "shift_fraction", "zoom_fraction", "stroke_jitter")
 RECIPE_FIELDS = ("epochs", "batch_size", "learning_rate", "lr_schedule", "validation_split", "optimizer", "engine")
@@ -53,25 +55,35 @@ def write_card(folder: str | Path, card: dict) -> Path:
 
 
 def shipped_models(directory: str | Path | None = None) -> dict[str, dict]:
-    """name → model card (with "path" of its model.keras added) for every shipped model."""
+    """name → model card, with "path" added, for every shipped model.
+
+    "path" is the model.keras of a single model, the card.json of an ensemble (which
+    has no model file of its own: digitlab.formats.ensembles).
+    """
     directory = Path(directory) if directory is not None else models_dir()
     found: dict[str, dict] = {}
     if not directory.is_dir():
         return found
     for card_path in sorted(directory.glob(f"*/{CARD}")):
         model_path = card_path.parent / rundir.MODEL
-        if not model_path.is_file():
-            continue
         try:
             card = read_card(card_path.parent)
         except Exception:  # noqa: BLE001 - one damaged card must not hide the other models
+            continue
+        if is_ensemble(card):
+            model_path = card_path
+        elif not model_path.is_file():
             continue
         card["path"] = str(model_path)
         found[card_path.parent.name] = card
     return found
 
 
-def model_card(*, name: str, architecture: str, dataset: str, training_command: str, model_path: Path,
+def is_ensemble(card: dict) -> bool:
+    return card.get("architecture") == ENSEMBLE and isinstance(card.get("members"), list)
+
+
+def model_card(*, name: str, architecture: str, dataset: str, training_command: str, model_path: Path | None,
                measured: dict, calibration: dict, parameters: int, train_seconds: float | None,
                data_sha256: dict, seed: int | None = None, recipe: dict | None = None,
                augmentation: dict | None = None, **more) -> dict:
@@ -80,7 +92,8 @@ def model_card(*, name: str, architecture: str, dataset: str, training_command: 
     `measured` holds metrics.json's spelling: validation_accuracy (and _errors,
     n_validation, validation_loss where known), test_accuracy, test_loss,
     error_count, n_test, per_class, confused_pairs. `more` adds fields in order
-    (init_from, extra_data, members, ...).
+    (init_from, extra_data, members, ...). model_path None (an ensemble, which
+    is its card): no file_bytes and sha256 of its own; its members' are in `members`.
     """
     validation = {key: measured[key] for key in ("validation_accuracy", "validation_errors", "n_validation",
                                                  "validation_loss") if measured.get(key) is not None}
@@ -99,8 +112,8 @@ def model_card(*, name: str, architecture: str, dataset: str, training_command: 
         # Confidences served by the Recognizer are softmax(logits / temperature).
         "temperature": calibration["temperature"],
         "ece_calibrated": calibration["ece_calibrated"],
-        "file_bytes": Path(model_path).stat().st_size,
-        "sha256": file_sha256(model_path),
+        **({} if model_path is None else {"file_bytes": Path(model_path).stat().st_size,
+                                          "sha256": file_sha256(model_path)}),
         "train_seconds": train_seconds,
         "machine": {"cpu_count": os.cpu_count(), "machine": platform.machine()},
         "data_sha256": data_sha256,

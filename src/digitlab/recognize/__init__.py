@@ -21,6 +21,7 @@ from digitlab.recognize.runtimes import (
     ONNX_FILE,
     RUNTIMES,
     SOURCE_SHA256_KEY,
+    EnsembleRuntime,
     KerasRuntime,
     OnnxRuntime,
     onnx_twin,
@@ -29,6 +30,6 @@ from digitlab.recognize.runtimes import (
 from digitlab.recognize.temperature import apply_temperature
 
 __all__ = [
-    "DigitReading", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime", "REJECT_BELOW", "RUNTIMES",
+    "DigitReading", "EnsembleRuntime", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime", "REJECT_BELOW", "RUNTIMES",
     "ReadResult", "Recognizer", "SOURCE_SHA256_KEY", "apply_temperature", "onnx_twin", "open_runtime",
 ]

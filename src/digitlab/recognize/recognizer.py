@@ -89,8 +89,8 @@ def _model_info(path: Path, name: str, runtime) -> dict:
 
 
 def _model_name(path: Path) -> str:
-    """A shipped model's folder name, a run dir's name, or a bare file's stem."""
-    if path.name in ("model.keras", "model.onnx"):
+    """A shipped model's folder name (an ensemble's card.json too), a run dir's name, or a bare file's stem."""
+    if path.name in ("model.keras", "model.onnx", CARD):
         return path.parent.name
     return path.stem
 
@@ -110,7 +110,8 @@ class Recognizer:
         self.name = _model_name(self.path)
         self.max_pixels = int(max_pixels)
         self.reject_below = float(reject_below)
-        # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file.
+        # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file
+        # (an ensemble: its members' runtimes, averaged).
         self.runtime = open_runtime(self.path, runtime)
         # Confidences are calibrated: softmax(logits / T), T fitted on the model's
         # validation split at training time (digitlab.evaluate.fit_temperature); 1 when unknown.

@@ -119,12 +119,12 @@ def test_a_missing_or_changed_member_is_one_sentence(shipped_pair, tmp_path):
     shutil.copytree(shipped_pair, root)
     card = root / "duo" / "card.json"
     (root / "b" / "model.keras").unlink()
-    with pytest.raises(UserError, match=r"ensemble duo needs its member b, but .* does not exist"):
+    with pytest.raises(UserError, match=r"the ensemble 'duo' needs its member 'b', but .* does not exist"):
         open_runtime(card)
     shutil.copyfile(root / "a" / "model.keras", root / "b" / "model.keras")
-    with pytest.raises(UserError, match="ensemble duo was built from another b"):
+    with pytest.raises(UserError, match="the ensemble 'duo' was built from another 'b'"):
         open_runtime(card)
-    with pytest.raises(UserError, match="built from another b"):
+    with pytest.raises(UserError, match="built from another 'b'"):
         load_keras_model(card)
     # On the command line: one line, no traceback.
     from PIL import Image
@@ -134,7 +134,7 @@ def test_a_missing_or_changed_member_is_one_sentence(shipped_pair, tmp_path):
                           capture_output=True, text=True, timeout=300, cwd=tmp_path,
                           env={**os.environ, "DIGITLAB_MODELS_DIR": str(root)})
     assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "built from another b" in done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "built from another 'b'" in done.stderr
 
 
 def test_exporting_an_ensemble_writes_one_standalone_file_outside_the_models_dir(shipped_pair, tmp_path):

@@ -33,9 +33,9 @@ from digitlab.formats.cards import (
     with_onnx,
     write_card,
 )
-from digitlab.formats.ensembles import ensemble_members, is_ensemble_card
 from digitlab.formats.checkpoints import checkpoint_dir, completed_epochs, weights_path, write_checkpoint
 from digitlab.formats.config import CONFIG_FIELD_MEANINGS, EXTRA_DATA_KINDS, LR_SCHEDULES, TINY_LIMITS, RunConfig
+from digitlab.formats.ensembles import ensemble_members, is_ensemble_card
 from digitlab.formats.files import (
     atomic_path,
     file_sha256,
@@ -63,7 +63,7 @@ from digitlab.formats.results import markdown_table, write_results, write_result
 from digitlab.formats.tensorboard import run_training_seconds, training_seconds
 
 __all__ = [
-    "CARD", "CONFIG_FIELD_MEANINGS", "ENSEMBLE", "DIRECTION_ARROW", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
+    "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "ENSEMBLE", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
     "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "ensemble_members",
     "file_sha256", "is_ensemble", "is_ensemble_card",
     "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",

@@ -48,12 +48,12 @@ def ensemble_members(card_path: str | Path) -> list[Path]:
             raise UserError(f"{card_path} names a member {member_name!r} that is not a shipped model's name.")
         path = models_root / member_name / rundir.MODEL
         if not path.is_file():
-            raise UserError(f"ensemble {name} needs its member {member_name}, but {path} does not exist; "
+            raise UserError(f"the ensemble {name!r} needs its member {member_name!r}, but {path} does not exist; "
                             f"put the shipped model {member_name} in {models_root} (an ensemble is stored "
                             "as its card and built from its members).")
         if file_sha256(path) != member.get("sha256"):
-            raise UserError(f"ensemble {name} was built from another {member_name}: {path} is not the file its "
-                            f"card names (SHA-256 differs); restore that model or rebuild the ensemble with "
-                            f"`digitlab ensemble`.")
+            raise UserError(f"the ensemble {name!r} was built from another {member_name!r}: {path} is not the file "
+                            "its card names (SHA-256 differs); restore that model or rebuild the ensemble with "
+                            "`digitlab ensemble`.")
         paths.append(path)
     return paths

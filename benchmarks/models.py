@@ -36,6 +36,11 @@ def images_per_second(model, images: np.ndarray, repeats: int = 3) -> float:
     return len(images) / best
 
 
+def file_size(card: dict) -> str:
+    """The model file's size; an ensemble has none of its own (it is its card, built from its members)."""
+    return f"{card['file_bytes'] / 1e6:.1f} MB" if "file_bytes" in card else "card only"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-models.md"))
@@ -68,7 +73,7 @@ def main() -> None:
         speed = images_per_second(model, dataset.x_test)
         pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in metrics["confused_pairs"][:3])
         rows.append(
-            f"| {name} | {card['architecture']} | {card['parameters']:,} | {card['file_bytes'] / 1e6:.1f} MB "
+            f"| {name} | {card['architecture']} | {card['parameters']:,} | {file_size(card)} "
             f"| {training_time(card)} | {speed:,.0f} | {metrics['accuracy']:.2%} | {metrics['error_count']} "
             f"| {card.get('ece_calibrated', float('nan')):.2%} | {pairs} |"
         )

@@ -41,10 +41,16 @@ BATCH = 1_000
 CARD_FIELDS = ("validation_accuracy", "validation_errors", "n_validation", "validation_loss")
 
 
-def probabilities(session: onnxruntime.InferenceSession, images: np.ndarray) -> np.ndarray:
-    """Class probabilities of uint8 images (n, 28, 28), in batches of BATCH."""
+def session_predictor(onnx_path: Path):
+    """A function float32 batch → probabilities running one ONNX file."""
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
-    return np.concatenate([session.run(None, {name: images[start:start + BATCH].astype(np.float32) / 255.0})[0]
+    return lambda batch: session.run(None, {name: batch})[0]
+
+
+def probabilities(predict, images: np.ndarray) -> np.ndarray:
+    """Class probabilities of uint8 images (n, 28, 28), in batches of BATCH."""
+    return np.concatenate([predict(images[start:start + BATCH].astype(np.float32) / 255.0)
                            for start in range(0, len(images), BATCH)])
 
 
@@ -98,6 +104,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from digitlab.data import load_mnist
+    from digitlab.recognize import open_runtime
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     n_validation = len(x_train) - int(len(x_train) * (1.0 - VALIDATION_SPLIT))
@@ -107,16 +114,17 @@ def main() -> None:
     for card_path in sorted(MODELS.glob("*/card.json")):
         onnx_path = card_path.parent / "model.onnx"
         card = json.loads(card_path.read_text(encoding="utf-8"))
-        if not onnx_path.is_file() or card.get("dataset", "mnist") != "mnist":
+        ensemble = card.get("architecture") == "ensemble"  # stored as its card: run on its members' ONNX files
+        if not (ensemble or onnx_path.is_file()) or card.get("dataset", "mnist") != "mnist":
             continue
         split = (card.get("recipe") or {}).get("validation_split")
         if split != VALIDATION_SPLIT:
             raise SystemExit(f"{card_path}: recipe.validation_split is {split}, not {VALIDATION_SPLIT}: "
                              "the validation split may have been trained on")
-        session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-        row = {"name": card_path.parent.name, "card": card_path, "ensemble": card.get("architecture") == "ensemble",
-               "validation": score(probabilities(session, x_validation), y_validation),
-               "test": score(probabilities(session, x_test), y_test),
+        predict = open_runtime(card_path, "onnx").predict if ensemble else session_predictor(onnx_path)
+        row = {"name": card_path.parent.name, "card": card_path, "ensemble": ensemble,
+               "validation": score(probabilities(predict, x_validation), y_validation),
+               "test": score(probabilities(predict, x_test), y_test),
                "card_test_accuracy": card.get("test_accuracy"),
                "init_from": (card.get("init_from") or {}).get("model")}
         print(row["name"], *({key: value for key, value in part.items() if key != "wrong"}

@@ -38,6 +38,18 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path):
     assert [path.name for path in tmp_path.iterdir()] == ["metrics.json"]
 
 
+def test_a_new_file_gets_the_mode_a_plain_open_would_give(tmp_path):
+    import stat
+
+    write_json_atomic(tmp_path / "card.json", {})
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "card.json").stat().st_mode) == 0o666 & ~mask
+    os.chmod(tmp_path / "card.json", 0o640)
+    write_json_atomic(tmp_path / "card.json", {"again": True})  # a replaced file keeps its mode
+    assert stat.S_IMODE((tmp_path / "card.json").stat().st_mode) == 0o640
+
+
 def test_the_temporary_file_keeps_the_targets_suffixes(tmp_path):
     # Keras picks the format by the ending (".weights.h5", ".keras"); the rename is in the same folder.
     with atomic_path(tmp_path / "latest.weights.h5") as partial:

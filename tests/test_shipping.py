@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 
 import pytest
 
@@ -42,6 +43,15 @@ def test_ship_writes_model_and_card(finished_run, tmp_path):
     assert len(card["data_sha256"]) == 4
     assert card["onnx"]["sha256"] == file_sha256(target / "model.onnx")
     assert card["onnx"]["parity_images"] == 10_000 and card["onnx"]["parity_max_abs_diff"] < 1e-4
+
+    # Shipped without the optimizer's state: the same weights in about a third of the run's file.
+    from digitlab.models import load_keras_model
+
+    assert (target / "model.keras").stat().st_size < 0.5 * (full_run / "model.keras").stat().st_size
+    shipped, trained = load_keras_model(target / "model.keras"), load_keras_model(full_run / "model.keras")
+    assert all((a == b).all() for a, b in zip(shipped.get_weights(), trained.get_weights(), strict=True))
+    with zipfile.ZipFile(target / "model.keras") as archive:
+        assert not json.loads(archive.read("config.json")).get("compile_config")
 
     found = shipped_models(tmp_path / "models")
     assert set(found) == {"demo"} and found["demo"]["test_accuracy"] == card["test_accuracy"]

@@ -134,10 +134,9 @@ def command_ship(args: argparse.Namespace) -> int:
 
 
 def command_ensemble(args: argparse.Namespace) -> int:
-    from digitlab.export import ship_ensemble, use_tensorflow_backend  # lazy: loads Keras, TensorFlow, tf2onnx
+    from digitlab.export import ship_ensemble  # lazy: building the ensemble to measure it loads Keras
 
-    use_tensorflow_backend()  # the ensemble is exported to ONNX too
-    print(format_shipped_ensemble(ship_ensemble(args.members, args.name, runs_dir=args.runs_dir)))
+    print(format_shipped_ensemble(ship_ensemble(args.members, args.name)))
     return 0
 
 
@@ -188,10 +187,10 @@ def command_predict(args: argparse.Namespace) -> int:
 def command_export(args: argparse.Namespace) -> int:
     if args.quantize:
         return _export_int8(args)
-    from digitlab.export import export_model  # lazy: exporting loads Keras, TensorFlow and tf2onnx
+    from digitlab.export import default_export_path, export_model  # lazy: exporting loads Keras, TensorFlow, tf2onnx
 
     model_path = resolve_model_path(args.model, args.runs_dir)
-    out = Path(args.out) if args.out else model_path.with_name(f"model.{args.format}")
+    out = Path(args.out) if args.out else default_export_path(model_path, args.format)
     result = export_model(model_path, args.format, out, parity_images=args.parity_images)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))

@@ -128,9 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     ensemble = commands.add_parser(
         "ensemble", help="ship several trained models as one that averages their probabilities"
     )
-    ensemble.add_argument("members", nargs="+", metavar="MODEL", help="shipped model names, run directories or .keras files")
-    ensemble.add_argument("--name", required=True, help="the shipped ensemble's name (a folder under models/)")
-    ensemble.add_argument("--runs-dir", default="runs")
+    ensemble.add_argument("members", nargs="+", metavar="MODEL",
+                          help="shipped model names (ship runs first with `digitlab ship`)")
+    ensemble.add_argument("--name", required=True,
+                          help="the ensemble's name: a folder under models/ that holds only its card")
 
     predict = commands.add_parser("predict", help="read digits from image files and folders (photos, scans, drawings)")
     predict.add_argument("paths", nargs="+", metavar="PATH", help="image files, or folders (searched recursively)")
@@ -172,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
     export.add_argument("--runs-dir", default="runs")
     export.add_argument("--format", choices=("onnx", "tflite"), default="onnx", help="default: onnx")
-    export.add_argument("--out", metavar="FILE", help="default: model.onnx / model.tflite beside the .keras file")
+    export.add_argument("--out", metavar="FILE", help="default: model.onnx / model.tflite beside the .keras file; "
+                        "for an ensemble, NAME.onnx / NAME.tflite in the current folder")
     export.add_argument(
         "--parity-images", type=int, metavar="N",
         help="compare on the first N MNIST test images (default: all 10,000); with --quantize, the first N "

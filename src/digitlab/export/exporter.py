@@ -4,6 +4,7 @@ Usage:
 
     digitlab export --model vgg --format onnx --out vgg.onnx
     export_model(Path("models/vgg/model.keras"), "onnx", Path("vgg.onnx"))  # → ExportResult
+    export_model(Path("models/ensemble/card.json"), "onnx", Path("ensemble.onnx"))  # one standalone file
 
 Keras exports both formats from the TensorFlow backend (ONNX through tf2onnx,
 TFLite through the LiteRT converter), so this module needs Keras on
@@ -17,6 +18,10 @@ than PARITY_TOLERANCE) is deleted and reported as an error: no file is better
 than a subtly wrong one. The file is written under a temporary name and
 renamed when it is complete, so an interrupted export never leaves a
 half-written model behind.
+
+A shipped ensemble is stored as its card (digitlab.formats.ensembles); exporting
+it builds the Keras ensemble from its members and writes one standalone file,
+by default NAME.onnx in the current folder, never into the models directory.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ import numpy as np
 from digitlab.console import progress
 from digitlab.data import load_mnist, prepare_images
 from digitlab.errors import UserError, error_reason
-from digitlab.formats import atomic_path, file_sha256
+from digitlab.formats import atomic_path, file_sha256, is_ensemble_card
 from digitlab.models import import_keras, load_keras_model
 from digitlab.recognize import SOURCE_SHA256_KEY, OnnxRuntime
 
@@ -66,6 +71,14 @@ def use_tensorflow_backend() -> bool:
         return sys.modules["keras"].backend.backend() == "tensorflow"
     os.environ["KERAS_BACKEND"] = "tensorflow"
     return True
+
+
+def default_export_path(model_path: Path, fmt: str) -> Path:
+    """model.FORMAT beside a .keras file; NAME.FORMAT in the current folder for an ensemble (stored as its card)."""
+    model_path = Path(model_path)
+    if is_ensemble_card(model_path):
+        return Path(f"{model_path.parent.name}.{fmt}")
+    return model_path.with_name(f"model.{fmt}")
 
 
 def export_model(

@@ -1,52 +1,60 @@
-"""Ship a model under the models directory with its card and ONNX twin: a finished run, or an ensemble.
+"""Ship a model under the models directory with its card: a finished run (with its ONNX twin), or an ensemble.
 
 Usage:
 
     digitlab ship runs/20261130T110417Z-cnn --name cnn
     ship_run(Path("runs/..."), "cnn")                    # → models/cnn/model.keras, model.onnx, card.json
     digitlab ensemble deotte deotte-s43 vgg --name ensemble
-    ship_ensemble(["deotte", "deotte-s43", "vgg"], "ensemble")
+    ship_ensemble(["deotte", "deotte-s43", "vgg"], "ensemble")   # → models/ensemble/card.json
 
 The card (digitlab.formats.cards) says how the model was made and how good it
 is, so anyone can reproduce it (the exact command and seed) and check it (the
-SHA-256 of the file, the test accuracy the test suite re-measures). The ONNX
-twin is what predict and serve run; it is checked for parity on the test set.
-An ensemble is measured here, with its calibration temperature fitted on the
-validation split that no member trained on (members must share that split).
+SHA-256 of the file, the test accuracy the test suite re-measures). A shipped
+model.keras holds the weights without the optimizer's state. The ONNX twin is
+what predict and serve run; it is checked for parity on the test set.
+
+An ensemble is stored once, as its card: its members (shipped models in the
+same models directory) by name and SHA-256, built into one model where it is
+used (digitlab.formats.ensembles). It is measured here, with its calibration
+temperature fitted on the validation split that no member trained on (members
+must share that split), and the mean of the members' ONNX twins is checked
+against the Keras ensemble on the test set.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
-from digitlab.data import load_dataset, validation_images
+from digitlab.data import load_dataset, prepare_images, validation_images
 from digitlab.errors import UserError
 from digitlab.evaluate import calibration_metrics, predict_probabilities, score_model, validation_metrics
-from digitlab.export.exporter import export_model
+from digitlab.export.exporter import PARITY_TOLERANCE, export_model
 from digitlab.formats import (
     CARD,
+    ENSEMBLE,
     RunConfig,
     atomic_path,
     card_from_run,
     file_sha256,
+    is_ensemble,
     model_card,
     models_dir as default_models_dir,
-    resolve_model_path,
     rundir,
+    shipped_models,
     sidecar_value,
     with_onnx,
     write_card,
 )
 from digitlab.models import build_ensemble, import_keras, load_keras_model
-from digitlab.recognize import ONNX_FILE
+from digitlab.recognize import ONNX_FILE, open_runtime
 
 
 def ship_run(run_dir: Path, name: str, models_dir: Path | None = None) -> Path:
-    """Copy the run's model into models_dir/name/, export model.onnx beside it, write its card; return the folder."""
+    """Save the run's model (without optimizer state) as models_dir/name/model.keras, export model.onnx beside it,
+    write its card; return the folder."""
     run_dir = Path(run_dir)
     source = run_dir / rundir.MODEL
     if not source.is_file() or not (run_dir / rundir.METRICS).is_file():
@@ -55,12 +63,28 @@ def ship_run(run_dir: Path, name: str, models_dir: Path | None = None) -> Path:
         raise UserError(f"{run_dir} was trained on a subset (--limit-train/--tiny); ship full-size runs only.")
     target = Path(models_dir or default_models_dir()) / name
     target.mkdir(parents=True, exist_ok=True)
-    with atomic_path(target / rundir.MODEL) as partial:
-        shutil.copyfile(source, partial)
+    save_without_optimizer(source, target / rundir.MODEL)
     card = card_from_run(run_dir, name, target / rundir.MODEL)
     exported = export_model(target / rundir.MODEL, "onnx", target / ONNX_FILE)
     write_card(target, with_onnx(card, exported))
     return target
+
+
+def save_without_optimizer(source: Path, target: Path) -> None:
+    """Write the model at `source` to `target` without its optimizer state; the weights are checked bit-identical.
+
+    A run's model.keras keeps the Adam state (two moments per weight: about two thirds of
+    the file), which only continuing that very training would use; `--init-from` starts a
+    new optimizer, and reading digits needs the weights alone.
+    """
+    model = load_keras_model(source, compile=False)  # architecture and weights, no optimizer
+    with atomic_path(target) as partial:
+        model.save(partial)
+        saved = load_keras_model(partial, compile=False)
+        same = len(saved.weights) == len(model.weights) and all(
+            np.array_equal(np.asarray(a), np.asarray(b)) for a, b in zip(saved.weights, model.weights))
+        if not same:
+            raise UserError(f"{target} would not hold the same weights as {source}; nothing was written.")
 
 
 def _member_record(spec: str, model_path: Path) -> dict:
@@ -85,13 +109,18 @@ def _member_record(spec: str, model_path: Path) -> dict:
     }
 
 
-def ship_ensemble(member_specs: list[str], name: str, runs_dir: str = "runs", models_dir: Path | None = None) -> Path:
-    """Build, measure and ship an ensemble of trained models as models_dir/name/ (model.keras, model.onnx, card)."""
+def ship_ensemble(member_specs: list[str], name: str, models_dir: Path | None = None) -> Path:
+    """Build and measure an ensemble of shipped models; write models_dir/name/card.json (its only file).
+
+    The card names the members (shipped single models in models_dir) and their
+    SHA-256; digitlab.recognize and digitlab.models build the ensemble from them
+    where it is used.
+    """
     import_keras()
     started = time.perf_counter()
-    paths = [resolve_model_path(spec, runs_dir) for spec in member_specs]
-    if len(set(path.resolve() for path in paths)) != len(paths):
-        raise UserError("the same model is listed twice; an ensemble needs different members.")
+    root = Path(models_dir or default_models_dir())
+    target = root / name
+    paths = _shipped_members(member_specs, name, root)
     records = [_member_record(spec, path) for spec, path in zip(member_specs, paths)]
     datasets = {record["dataset"] for record in records}
     splits = {record["validation_split"] for record in records}
@@ -99,39 +128,69 @@ def ship_ensemble(member_specs: list[str], name: str, runs_dir: str = "runs", mo
         raise UserError("ensemble members must be trained on one dataset with the same validation split.")
     dataset = load_dataset(datasets.pop())
     split = splits.pop()
-    model = build_ensemble([load_keras_model(path) for path in paths], name=name)
+    model = build_ensemble([load_keras_model(path, compile=False) for path in paths], name=name)
 
     test_probabilities, metrics = score_model(model, dataset.x_test, dataset.y_test, dataset.class_names)
     # The same last training images Keras' validation_split held out from every member.
     x_validation, y_validation = validation_images(dataset.x_train, dataset.y_train, split)
     validation_probabilities = predict_probabilities(model, x_validation)
     calibration = calibration_metrics(validation_probabilities, y_validation, test_probabilities, dataset.y_test)
-
-    target = Path(models_dir or default_models_dir()) / name
-    target.mkdir(parents=True, exist_ok=True)
-    model_path = target / rundir.MODEL
-    with atomic_path(model_path) as partial:
-        model.save(partial)
+    parity = _runtime_parity(paths, dataset.x_test, test_probabilities, name)
     measured = {
         **validation_metrics(y_validation, validation_probabilities),
         "test_accuracy": metrics["accuracy"], "test_loss": metrics["loss"], "error_count": metrics["error_count"],
         "n_test": metrics["n"], "per_class": metrics["per_class"], "confused_pairs": metrics["confused_pairs"],
     }
     card = model_card(
-        name=name, architecture="ensemble", dataset=dataset.name,
+        name=name, architecture=ENSEMBLE, dataset=dataset.name,
         training_command="digitlab ensemble " + " ".join(member_specs) + f" --name {name}",
         members=records,
         seed=None,  # the members' cards hold their seeds and commands
         recipe={"combine": "mean of the members' probabilities", "validation_split": split},
-        model_path=model_path, measured=measured, calibration=calibration, parameters=model.count_params(),
+        model_path=None,  # stored as this card; built from the members where it is used
+        measured=measured, calibration=calibration, parameters=model.count_params(),
         # Training time of an ensemble is its members' training; building it takes seconds.
         train_seconds=_sum_or_none(record["train_seconds"] for record in records),
         build_seconds=round(time.perf_counter() - started, 1),
         data_sha256=dataset.sha256,
+        runtime_parity=parity,
     )
-    exported = export_model(model_path, "onnx", target / ONNX_FILE)
-    write_card(target, with_onnx(card, exported))
+    target.mkdir(parents=True, exist_ok=True)
+    write_card(target, card)
+    # An ensemble shipped before cards were enough kept copies of its members here.
+    for leftover in (target / rundir.MODEL, target / ONNX_FILE):
+        leftover.unlink(missing_ok=True)
     return target
+
+
+def _shipped_members(member_specs: list[str], name: str, root: Path) -> list[Path]:
+    """The members' model.keras paths: shipped single models in `root`, where the ensemble is stored beside them."""
+    shipped = shipped_models(root)
+    if len(set(member_specs)) != len(member_specs):
+        raise UserError("the same model is listed twice; an ensemble needs different members.")
+    if name in member_specs:
+        raise UserError(f"--name {name} is one of the members; give the ensemble its own name.")
+    if name in shipped and not is_ensemble(shipped[name]):
+        raise UserError(f"{root / name} holds the shipped model {name}; give the ensemble another --name.")
+    for spec in member_specs:
+        if spec not in shipped or is_ensemble(shipped[spec]):
+            raise UserError(f"ensemble members are shipped single models in {root}, and {spec!r} is not one; "
+                            f"ship it first with `digitlab ship RUN --name NAME` (an ensemble is stored as a "
+                            "card naming its members).")
+    return [Path(shipped[spec]["path"]) for spec in member_specs]
+
+
+def _runtime_parity(paths: list[Path], test_images: np.ndarray, expected: np.ndarray, name: str) -> dict:
+    """How the mean of the members' ONNX twins (what predict and serve run) agrees with the Keras ensemble."""
+    images = prepare_images(test_images)
+    actual = np.mean([open_runtime(path, "onnx").predict(images) for path in paths], axis=0)
+    max_diff = float(np.max(np.abs(actual - expected)))
+    agreement = float(np.mean(actual.argmax(axis=1) == expected.argmax(axis=1)))
+    if agreement < 1.0 or max_diff > PARITY_TOLERANCE:
+        raise UserError(f"the members' ONNX files do not answer like ensemble {name}'s Keras members (top class "
+                        f"agrees on {agreement:.2%}, probabilities differ by up to {max_diff:.2g}); export the "
+                        "members again; nothing was written.")
+    return {"runtime": "onnx", "images": len(images), "max_abs_diff": max_diff, "top1_agreement": agreement}
 
 
 def _sum_or_none(values) -> float | None:

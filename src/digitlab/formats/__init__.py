@@ -11,14 +11,16 @@ Usage:
     resolve_model_path("deotte")                         # a shipped name, run dir or file → model.keras
     shipped_models()                                     # bundled models + the models dir's ($DIGITLAB_MODELS_DIR)
     read_manifest()                                      # what `digitlab models pull` can fetch, with SHA-256
+    ensemble_members(resolve_model_path("ensemble"))     # its members' model.keras, checked by SHA-256
 
 What lives where: `rundir` (the run directory's layout), `config` (config.json,
 RunConfig), `metrics` (metrics.json), `history` (history.csv), `checkpoints`
 (checkpoints/ for --resume), `tensorboard` (training time read back from logs/),
-`cards` (card.json, the models directory and the bundled models), `manifest`
-(models_manifest.json: what `models pull` fetches, with checksums), `lookup`
-(finding a model by name), `results` (benchmark RESULTS files), `files`
-(atomic writes, staged folders, checksums).
+`cards` (card.json, the models directory and the bundled models), `ensembles`
+(an ensemble's card and its members), `manifest` (models_manifest.json: what
+`models pull` fetches, with checksums), `lookup` (finding a model by name),
+`results` (benchmark RESULTS files), `files` (atomic writes, staged folders,
+checksums).
 This package imports nothing heavier than NumPy, so the lean reader can use it.
 """
 
@@ -30,7 +32,9 @@ from digitlab.formats.cards import (
     MODELS_DIR_ENVIRONMENT,
     ONNX_MODEL,
     bundled_models_dir,
+    ENSEMBLE,
     card_from_run,
+    is_ensemble,
     model_card,
     model_file,
     models_dir,
@@ -41,6 +45,7 @@ from digitlab.formats.cards import (
 )
 from digitlab.formats.checkpoints import checkpoint_dir, completed_epochs, weights_path, write_checkpoint
 from digitlab.formats.config import CONFIG_FIELD_MEANINGS, EXTRA_DATA_KINDS, LR_SCHEDULES, TINY_LIMITS, RunConfig
+from digitlab.formats.ensembles import ensemble_members, is_ensemble_card
 from digitlab.formats.files import (
     atomic_path,
     file_sha256,
@@ -83,8 +88,9 @@ __all__ = [
     "BUNDLED", "BUNDLED_MODELS", "MANIFEST", "MODELS_DIR", "MODELS_DIR_ENVIRONMENT", "ONNX_MODEL",
     "build_manifest", "bundled_models_dir", "file_problem", "looks_like_onnx", "model_file", "read_manifest",
     "refresh_bundled", "staged_files", "with_requirements", "write_manifest",
-    "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
-    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "file_sha256",
+    "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "ENSEMBLE", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
+    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "ensemble_members",
+    "file_sha256", "is_ensemble", "is_ensemble_card",
     "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",
     "read_metrics", "resolve_model_path", "run_training_seconds", "rundir", "shipped_models", "sidecar_value",
     "training_seconds", "trim_history", "weights_path", "with_onnx", "write_bytes_atomic", "write_card",

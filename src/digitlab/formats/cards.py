@@ -6,6 +6,7 @@ Usage:
     bundled_models_dir()                       # the models inside the package (the default reader)
     shipped_models()                           # {"reader": {...card..., "path": ".../model.onnx",
                                                #              "location": "bundled"}, ...}
+                                               # (an ensemble's "path" is its card.json: see formats.ensembles)
     card = card_from_run(run_dir, "cnn", models_dir() / "cnn" / "model.keras")
     write_card(folder, card)                   # atomic
     read_card(folder)
@@ -43,6 +44,7 @@ from digitlab.formats.tensorboard import run_training_seconds
 
 CARD = "card.json"
 ONNX_MODEL = "model.onnx"
+ENSEMBLE = "ensemble"  # the architecture of a card that names members instead of holding a model file
 MODELS_DIR_ENVIRONMENT = "DIGITLAB_MODELS_DIR"
 # Where a shipped model was found (the "location" field shipped_models adds to its card).
 BUNDLED, MODELS_DIR = "bundled", "models dir"
@@ -99,7 +101,10 @@ def _models_in(directory: Path | None, location: str) -> dict[str, dict]:
             card = read_card(card_path.parent)
         except Exception:  # noqa: BLE001 - one damaged card must not hide the other models
             continue
-        model_path = model_file(card_path.parent)
+        if is_ensemble(card):
+            model_path = card_path  # an ensemble is its card: built from its members where it is used
+        else:
+            model_path = model_file(card_path.parent)
         if model_path is None:
             continue
         card["path"] = str(model_path)
@@ -119,7 +124,11 @@ def shipped_models(directory: str | Path | None = None) -> dict[str, dict]:
     return {**_models_in(bundled_models_dir(), BUNDLED), **_models_in(models_dir(), MODELS_DIR)}
 
 
-def model_card(*, name: str, architecture: str, dataset: str, training_command: str, model_path: Path,
+def is_ensemble(card: dict) -> bool:
+    return card.get("architecture") == ENSEMBLE and isinstance(card.get("members"), list)
+
+
+def model_card(*, name: str, architecture: str, dataset: str, training_command: str, model_path: Path | None,
                measured: dict, calibration: dict, parameters: int, train_seconds: float | None,
                data_sha256: dict, seed: int | None = None, recipe: dict | None = None,
                augmentation: dict | None = None, **more) -> dict:
@@ -128,7 +137,8 @@ def model_card(*, name: str, architecture: str, dataset: str, training_command: 
     `measured` holds metrics.json's spelling: validation_accuracy (and _errors,
     n_validation, validation_loss where known), test_accuracy, test_loss,
     error_count, n_test, per_class, confused_pairs. `more` adds fields in order
-    (init_from, extra_data, members, ...).
+    (init_from, extra_data, members, ...). model_path None (an ensemble, which
+    is its card): no file_bytes and sha256 of its own; its members' are in `members`.
     """
     validation = {key: measured[key] for key in ("validation_accuracy", "validation_errors", "n_validation",
                                                  "validation_loss") if measured.get(key) is not None}
@@ -147,8 +157,8 @@ def model_card(*, name: str, architecture: str, dataset: str, training_command: 
         # Confidences served by the Recognizer are softmax(logits / temperature).
         "temperature": calibration["temperature"],
         "ece_calibrated": calibration["ece_calibrated"],
-        "file_bytes": Path(model_path).stat().st_size,
-        "sha256": file_sha256(model_path),
+        **({} if model_path is None else {"file_bytes": Path(model_path).stat().st_size,
+                                          "sha256": file_sha256(model_path)}),
         "train_seconds": train_seconds,
         "machine": {"cpu_count": os.cpu_count(), "machine": platform.machine()},
         "data_sha256": data_sha256,

@@ -66,10 +66,19 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         yield partial
         with partial.open("rb+") as handle:
             os.fsync(handle.fileno())
+        # mkstemp makes the file readable by its owner only; give it the mode a plain
+        # open() would (the replaced file's, else 0o666 less the umask).
+        os.chmod(partial, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(partial, path)
         _fsync_folder(folder)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it is to set it: put it straight back
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager

@@ -7,6 +7,7 @@ Usage:
     path = resolve_model_path("mlp")         # shipped model "mlp", else the newest mlp run
     path = resolve_model_path("runs/20261130T104512Z-mlp")   # a run dir or a .keras file
     path = resolve_model_path("reader")      # model.onnx when its folder has no model.keras (the bundled reader)
+    path = resolve_model_path("ensemble")    # a shipped ensemble: its card.json (formats.ensembles)
     model_temperature(path)                  # its calibration temperature (card or metrics.json)
     sidecar_value(path, ("card.json", "dataset"), ("config.json", "dataset"))
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from digitlab.errors import UserError
 from digitlab.formats import rundir
-from digitlab.formats.cards import CARD, MODELS_DIR_ENVIRONMENT, model_file, models_dir, shipped_models
+from digitlab.formats.cards import CARD, MODELS_DIR_ENVIRONMENT, is_ensemble, model_file, models_dir, shipped_models
 from digitlab.formats.manifest import read_manifest
 
 # The shipped model made for reading photos, scans and drawings (`train --extra-data`):
@@ -55,6 +56,8 @@ def default_shipped_model(purpose: str = "mnist", directory: Path | None = None)
 def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose: str = "mnist") -> Path:
     """Turn a --model value (None, a shipped name, a run dir or a file) into a model file's path.
 
+    A shipped ensemble (a name or its folder) resolves to its card.json: it has no
+    model file of its own, and is built from its members where it is used.
     None means the default shipped model for `purpose` (see default_shipped_model),
     else the newest run. A shipped model's path is its model.keras, or its
     model.onnx when that is all its folder holds (the bundled reader, or a pull
@@ -73,6 +76,8 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose:
 
     candidate = Path(spec)
     if candidate.is_dir():
+        if _is_ensemble_folder(candidate):
+            return candidate / CARD
         found = model_file(candidate)
         if found is not None:
             return found
@@ -94,6 +99,13 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose:
         f"no shipped model or finished run named {spec!r}; train one with `digitlab train --model {spec}`, "
         "or pass a .keras file or run directory (`digitlab models` lists the shipped ones)."
     )
+
+
+def _is_ensemble_folder(folder: Path) -> bool:
+    try:
+        return is_ensemble(json.loads((folder / CARD).read_text(encoding="utf-8")))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def sidecar_value(model_path: str | Path, *lookups: tuple[str, ...], default=None):

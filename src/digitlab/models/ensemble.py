@@ -5,8 +5,10 @@ Usage:
     model = build_ensemble([model_a, model_b, model_c])         # one keras.Model
 
 An ensemble is an ordinary Keras model (the members are nested models, their
-softmax outputs go through an Average layer), so everything that takes a model
-takes it: `digitlab evaluate --model ensemble`, predict, serve, export to ONNX.
+softmax outputs go through an Average layer), so everything that takes a Keras
+model takes it. A shipped ensemble is stored as its card only and built here
+from its members when it is used (`load_keras_model` of the card: evaluate,
+export); predict and serve average the members' ONNX runtimes instead.
 Members make different mistakes; averaging their probabilities corrects many
 of them (An et al. 2020: simple-CNN ensembles reach 99.87–99.91 % on MNIST).
 

@@ -3,6 +3,7 @@
 Usage:
 
     model = load_keras_model("models/vgg/model.keras")
+    model = load_keras_model("models/ensemble/card.json")    # a shipped ensemble, built from its members
 """
 
 from __future__ import annotations
@@ -11,11 +12,22 @@ import zipfile
 from pathlib import Path
 
 from digitlab.errors import UserError, error_reason
+from digitlab.formats import ensemble_members, is_ensemble_card, read_json
+from digitlab.models.ensemble import build_ensemble
 
 
-def load_keras_model(path: str | Path):
-    """Load a .keras file; a missing, truncated or foreign file is a UserError (said before Keras loads)."""
+def load_keras_model(path: str | Path, compile: bool = True):
+    """Load a .keras file; a missing, truncated or foreign file is a UserError (said before Keras loads).
+
+    A shipped ensemble's card.json (what resolve_model_path gives for one) loads as
+    one Keras model built from its members (build_ensemble), each checked against
+    the card. compile=False loads the architecture and weights only: no optimizer,
+    so saving the model again writes no optimizer state (digitlab.export ships models that way).
+    """
     path = Path(path)
+    if is_ensemble_card(path):
+        members = [load_keras_model(member, compile=False) for member in ensemble_members(path)]
+        return build_ensemble(members, name=read_json(path).get("name") or path.parent.name)
     if not path.is_file():
         raise UserError(f"model file {path} does not exist.")
     if path.suffix == ".onnx":
@@ -31,7 +43,7 @@ def load_keras_model(path: str | Path):
     import keras  # heavy (seconds): only callers that run Keras models load it
 
     try:
-        return keras.saving.load_model(path)
+        return keras.saving.load_model(path, compile=compile)
     except Exception as error:  # Keras raises many types for a damaged archive.
         raise UserError(
             f"{path} could not be loaded as a Keras model ({error_reason(error)}); is the file complete?"

@@ -24,6 +24,7 @@ from digitlab.recognize.runtimes import (
     QUANTIZATION_KEY,
     RUNTIMES,
     SOURCE_SHA256_KEY,
+    EnsembleRuntime,
     KerasRuntime,
     OnnxRuntime,
     onnx_twin,
@@ -32,7 +33,7 @@ from digitlab.recognize.runtimes import (
 from digitlab.recognize.temperature import apply_temperature
 
 __all__ = [
-    "DigitReading", "INT8_FILE", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime", "QUANTIZATION_KEY",
-    "REJECT_BELOW", "RUNTIMES",
+    "DigitReading", "EnsembleRuntime", "INT8_FILE", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime",
+    "QUANTIZATION_KEY", "REJECT_BELOW", "RUNTIMES",
     "ReadResult", "Recognizer", "SOURCE_SHA256_KEY", "apply_temperature", "onnx_twin", "open_runtime",
 ]

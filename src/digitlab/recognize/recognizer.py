@@ -92,8 +92,8 @@ def _model_info(path: Path, name: str, runtime) -> dict:
 
 
 def _model_name(path: Path) -> str:
-    """A shipped model's folder name, a run dir's name, or a bare file's stem."""
-    if path.name in ("model.keras", ONNX_FILE, INT8_FILE):
+    """A shipped model's folder name (an ensemble's card.json too), a run dir's name, or a bare file's stem."""
+    if path.name in ("model.keras", ONNX_FILE, INT8_FILE, CARD):
         return path.parent.name
     return path.stem
 
@@ -114,7 +114,8 @@ class Recognizer:
         self.max_pixels = int(max_pixels)
         self.reject_below = float(reject_below)
         # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file
-        # ("onnx-int8": the int8 model.int8.onnx beside it, only when asked).
+        # ("onnx-int8": the int8 model.int8.onnx beside it, only when asked; an ensemble:
+        # its members' runtimes, averaged).
         self.runtime = open_runtime(self.path, runtime)
         # Confidences are calibrated: softmax(logits / T), T fitted on the model's
         # validation split at training time (digitlab.evaluate.fit_temperature); 1 when unknown.

@@ -7,6 +7,7 @@ Usage:
     runtime = open_runtime(Path("models/vgg/model.keras"))      # "auto": ONNX when model.onnx is beside it
     runtime = open_runtime(path, "keras")                        # always Keras
     runtime = open_runtime(path, "onnx-int8")                    # the model.int8.onnx beside it
+    runtime = open_runtime(Path("models/ensemble/card.json"))    # an ensemble: its members' runtimes, averaged
     probabilities = runtime.predict(batch)                       # (n, 28, 28) float32 → (n, 10)
     runtime.name, runtime.parameters
 
@@ -21,6 +22,11 @@ twin is run by Keras.
 the model (model.int8.onnx, statically quantized by ONNX Runtime): never
 chosen by "auto", only when asked, and only if it records the same source
 .keras file as the model it stands for.
+
+A shipped ensemble is only a card naming its members (digitlab.formats.ensembles):
+its runtime opens each member's runtime (ONNX twins by default, Keras with
+--runtime keras) and averages their probabilities, as the ensemble's Average
+layer does. A standalone ensemble ONNX file, from `digitlab export`, runs as any ONNX file.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.errors import UserError, error_reason
-from digitlab.formats import CARD, file_sha256, rundir, sidecar_value
+from digitlab.formats import CARD, ensemble_members, file_sha256, is_ensemble_card, rundir, sidecar_value
 from digitlab.models import import_keras, load_keras_model
 
 RUNTIMES = ("auto", "onnx", "onnx-int8", "keras")
@@ -81,11 +87,16 @@ class OnnxRuntime:
 
     name = "onnx"
 
-    def __init__(self, onnx_path: Path, threads: int | None = None):
+    def __init__(self, onnx_path: Path, threads: int | None = None, shared_memory: bool = False):
         import onnxruntime  # 0.25 s: loaded when a model is opened, not when the CLI starts
 
         self.path = Path(onnx_path)
         options = onnxruntime.SessionOptions()
+        if shared_memory and _shared_arena(onnxruntime):
+            # Sessions that run one after another (an ensemble's members) reuse one memory
+            # arena instead of each keeping its own peak: `benchmarks/inference.py --measure
+            # ensemble onnx` peaked at 473 MB this way, 1,104 MB with three arenas.
+            options.add_session_config_entry("session.use_env_allocators", "1")
         # On a small shared CPU, idle worker threads that spin-wait steal cycles
         # from the web server and the preprocessing threads; let them sleep.
         options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
@@ -126,17 +137,58 @@ class OnnxRuntime:
         return np.asarray(self._session.run(None, {self._input_name: inputs})[0], dtype=np.float64)
 
 
+class EnsembleRuntime:
+    """A shipped ensemble: the mean of its members' probabilities, each member run by its own runtime."""
+
+    def __init__(self, card_path: Path, runtime: str = "auto", threads: int | None = None):
+        self.path = Path(card_path)
+        self.members = [open_runtime(member, runtime, threads, shared_memory=True)
+                        for member in ensemble_members(self.path)]
+        names = sorted({member.name for member in self.members})
+        self.name = names[0] if len(names) == 1 else "+".join(names)
+        counts = [member.parameters for member in self.members]
+        self.parameters = None if None in counts else int(sum(counts))
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        return np.mean([member.predict(batch) for member in self.members], axis=0)
+
+
+_SHARED_ARENA: list[bool] = []  # set once per process: whether the shared CPU arena is registered
+_SHARED_ARENA_LOCK = threading.Lock()
+
+
+def _shared_arena(onnxruntime) -> bool:
+    """Register one CPU memory arena for sessions that ask for it (once per process); whether it is there."""
+    with _SHARED_ARENA_LOCK:
+        if not _SHARED_ARENA:
+            try:
+                info = onnxruntime.OrtMemoryInfo("Cpu", onnxruntime.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0,
+                                                 onnxruntime.OrtMemType.DEFAULT)
+                onnxruntime.create_and_register_allocator(info, onnxruntime.OrtArenaCfg(0, -1, -1, -1))
+                _SHARED_ARENA.append(True)
+            except Exception:  # noqa: BLE001 - an older ONNX Runtime: each session keeps its own arena
+                _SHARED_ARENA.append(False)
+        return _SHARED_ARENA[0]
+
+
 def _onnx_parameter_count(onnx_path: Path) -> int | None:
     """Trainable-plus-state parameter count from the card or metrics beside the file (ONNX folds some)."""
     value = sidecar_value(onnx_path, (CARD, "parameters"), (rundir.METRICS, "parameters"))
     return int(value) if isinstance(value, (int, float)) else None
 
 
-def open_runtime(model_path: str | Path, runtime: str = "auto", threads: int | None = None):
-    """A runtime for the model at model_path (.keras or .onnx): see the module docstring."""
+def open_runtime(model_path: str | Path, runtime: str = "auto", threads: int | None = None, *,
+                 shared_memory: bool = False):
+    """A runtime for the model at model_path (.keras, .onnx or an ensemble's card.json): see the module docstring.
+
+    shared_memory: an ONNX session shares one memory arena with the other sessions that ask
+    for it (for models run one after another, as an ensemble's members are).
+    """
     model_path = Path(model_path)
     if runtime not in RUNTIMES:
         raise UserError(f"--runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}.")
+    if is_ensemble_card(model_path):
+        return EnsembleRuntime(model_path, runtime, threads)
     if model_path.suffix == ".onnx" and runtime == "keras":
         raise UserError(f"{model_path} is an ONNX file; Keras runs .keras files (use --runtime onnx or auto).")
     if runtime == "onnx-int8":
@@ -152,7 +204,7 @@ def open_runtime(model_path: str | Path, runtime: str = "auto", threads: int | N
             raise UserError("ONNX Runtime is not installed; `pip install onnxruntime`, or use --runtime keras.")
         if not twin.is_file():
             raise UserError(f"model file {twin} does not exist.")
-        onnx_runtime = OnnxRuntime(twin, threads)
+        onnx_runtime = OnnxRuntime(twin, threads, shared_memory=shared_memory)
         if model_path.suffix == ".keras" and not _exported_from(onnx_runtime, model_path):
             if runtime == "onnx":
                 raise UserError(f"{twin} was not exported from {model_path}; export it again with `digitlab export`.")

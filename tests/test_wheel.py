@@ -2,7 +2,8 @@
 
 Builds the wheel with `python -m build`, installs it without extras into a new
 virtual environment (its dependencies from the package index, or pip's
-cache), reads a photo with `digitlab predict` and with `digitlab.read`, and
+cache), reads a photo with `digitlab predict` and with `digitlab.read` (with no
+models directory: the reader travels inside the wheel), and
 checks in that environment that TensorFlow, JAX, Keras and FastAPI are neither
 installed nor imported. The same photo read by this (full) environment must
 give the same JSON. A command that needs an extra says which, in one line.
@@ -71,7 +72,8 @@ def _environment(models_dir: Path) -> dict:
 
 
 def test_core_install_reads_a_photo_like_the_full_install(core_venv, photo, tmp_path):
-    environment = _environment(ROOT / "models")
+    # No models directory at all: the reader bundled in the wheel reads the photo.
+    environment = _environment(tmp_path / "no-models")
     core = _run([str(core_venv / "bin" / "digitlab"), "predict", "--json", str(photo)], cwd=tmp_path,
                 env=environment)
     assert core.returncode == 0, core.stderr
@@ -82,7 +84,7 @@ def test_core_install_reads_a_photo_like_the_full_install(core_venv, photo, tmp_
 
 def test_core_install_has_no_training_or_serving_stack(core_venv, photo, tmp_path):
     done = _run([str(core_venv / "bin" / "python"), "-c", FRONT_DOOR, str(photo)], cwd=tmp_path,
-                env=_environment(ROOT / "models"))
+                env=_environment(tmp_path / "no-models"))
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["installed"] == [] and report["loaded"] == []

@@ -27,6 +27,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+# The benchmarks measure the clone's shipped models (as the tests do), not whatever the
+# per-user models directory holds; set DIGITLAB_MODELS_DIR to measure another folder.
+os.environ.setdefault("DIGITLAB_MODELS_DIR", str(ROOT / "models"))
 MATMUL_ENVIRONMENT = "DIGITLAB_BENCH_MATMUL_FLOPS"
 
 

@@ -40,6 +40,8 @@ from urllib.parse import urlsplit
 
 import h11
 
+import common  # noqa: F401  (measures the clone's models/: it sets DIGITLAB_MODELS_DIR)
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS-serve.md"
 PREPROCESSING = "preprocessing (vision.analyze) of the drawing"

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+import common  # noqa: F401  (measures the clone's models/: it sets DIGITLAB_MODELS_DIR)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,7 +57,7 @@ def main() -> None:
     from digitlab.models import load_keras_model
     from digitlab.report import misclassified_gallery
     from digitlab.cli.text import training_time
-    from digitlab.evaluate import score_model
+    from digitlab.evaluate import most_confident_mistakes, score_model
 
     shipped = shipped_models()
     if not shipped:
@@ -81,7 +83,9 @@ def main() -> None:
 
     _, best_name, best_probabilities, best_data = max(measured, key=lambda item: item[0])
     predicted = best_probabilities.argmax(axis=1)
-    misclassified_gallery(best_data.x_test, best_data.y_test, predicted, best_probabilities, args.figure, limit=36)
+    mistakes = most_confident_mistakes(best_data.y_test, predicted, best_probabilities)
+    misclassified_gallery(best_data.x_test, best_data.y_test, predicted, mistakes, args.figure, best_probabilities,
+                          limit=36)
 
     commands = [f"- `{name}`: `{card['training_command']}`" for name, card in sorted(shipped.items())]
     text = "\n".join([

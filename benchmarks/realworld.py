@@ -43,6 +43,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+import common  # noqa: F401  (measures the clone's models/: it sets DIGITLAB_MODELS_DIR)
+
 from digitlab.recognize import ImageError, Recognizer
 from digitlab.synth import CALIBRATION_SEEDS, TEST_SEEDS, render_non_digit, render_photo
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -114,6 +117,43 @@ def test_resume_continues_from_the_checkpoint(tmp_path):
     assert metrics["resumed"] is True
     assert metrics["train_seconds"] > metrics["timings_seconds"]["train"]
     assert json.loads((run_dir / "config.json").read_text())["epochs"] == 3
+
+
+def _files(run_dir: Path) -> dict[str, bytes]:
+    return {str(path.relative_to(run_dir)): path.read_bytes() for path in sorted(run_dir.rglob("*")) if path.is_file()}
+
+
+def test_resume_of_a_finished_run_changes_nothing(tmp_path, capsys):
+    assert run_cli("train", "--model", "mlp", "--tiny", "--epochs", "1", "--quiet", "--runs-dir", str(tmp_path)) == 0
+    run_dir = only_run_dir(tmp_path)
+    before = _files(run_dir)
+    capsys.readouterr()
+    assert run_cli("train", "--resume", str(run_dir), "--quiet") == 1
+    error = capsys.readouterr().err
+    assert error.startswith("digitlab: error:") and "is finished (1 epoch trained)" in error and "Traceback" not in error
+    assert _files(run_dir) == before
+
+
+@pytest.mark.parametrize("engine", ["keras", "fast"])
+def test_resume_after_training_but_before_saving_restores_the_trained_weights(tmp_path, engine):
+    """A process killed after its last epoch, before model.keras and metrics.json: resume evaluates the trained model."""
+    # In fresh processes: Keras' backend is chosen once per process (JAX for the fast engine).
+    def digitlab(*args: str) -> None:
+        done = subprocess.run([sys.executable, "-m", "digitlab", *args], capture_output=True, text=True,
+                              timeout=600, env={key: value for key, value in os.environ.items()
+                                                if key != "KERAS_BACKEND"})
+        assert done.returncode == 0, done.stderr
+
+    digitlab("train", "--model", "mlp", "--tiny", "--epochs", "2", "--engine", engine, "--quiet",
+             "--runs-dir", str(tmp_path))
+    run_dir = only_run_dir(tmp_path)
+    trained = json.loads((run_dir / "metrics.json").read_text())
+    for name in ("model.keras", "metrics.json", "report.html"):
+        (run_dir / name).unlink()
+    digitlab("train", "--resume", str(run_dir), "--quiet")
+    resumed = json.loads((run_dir / "metrics.json").read_text())
+    assert resumed["test_accuracy"] == trained["test_accuracy"] > 0.5
+    assert resumed["epochs_run"] == 2
 
 
 @pytest.mark.parametrize("name", [name for name in list_models() if name != "mlp"])

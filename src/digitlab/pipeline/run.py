@@ -31,7 +31,15 @@ from digitlab.evaluate import (
     score_model,
     validation_metrics,
 )
-from digitlab.formats import RunConfig, atomic_path, file_sha256, rundir, training_seconds, write_metrics
+from digitlab.formats import (
+    RunConfig,
+    atomic_path,
+    completed_epochs,
+    file_sha256,
+    rundir,
+    training_seconds,
+    write_metrics,
+)
 from digitlab.models import create_model, import_keras, keras_without_tensorflow, load_keras_model, require_model
 from digitlab.pipeline.steps import StepTimer, extra_digits, load_run_data, package_versions, starting_model
 
@@ -187,4 +195,13 @@ def resume_config(run_dir: Path, epochs: int | None) -> RunConfig:
     config = RunConfig.load(run_dir / rundir.CONFIG)
     if epochs is not None:
         config.epochs = epochs
+    done = completed_epochs(run_dir)
+    finished = (run_dir / rundir.MODEL).is_file() and (run_dir / rundir.METRICS).is_file()
+    if finished and done >= config.epochs:
+        # Nothing to train: going on would only evaluate and save the same model again
+        # over a finished run's files. (A run killed after training but before its
+        # model.keras and metrics.json were written does resume: from its checkpoint.)
+        trained = f"{done} epoch" + ("" if done == 1 else "s")
+        raise UserError(f"{run_dir} is finished ({trained} trained); to train it further, pass "
+                        f"--epochs with more than {done}.")
     return config

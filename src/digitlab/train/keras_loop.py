@@ -21,7 +21,15 @@ import numpy as np
 
 from digitlab.data import split_validation, validation_size
 from digitlab.errors import UserError
-from digitlab.formats import RunConfig, checkpoint_dir, completed_epochs, read_history, rundir, trim_history
+from digitlab.formats import (
+    RunConfig,
+    checkpoint_dir,
+    completed_epochs,
+    read_history,
+    rundir,
+    trim_history,
+    weights_path,
+)
 from digitlab.train.augment import augmented_dataset
 from digitlab.train.fast.engine import fit_fast
 
@@ -117,6 +125,10 @@ def fit(
     resumed_from = completed_epochs(run_dir)
     trim_history(history_path, resumed_from)
     if resumed_from >= config.epochs:
+        # Every epoch is done (the process stopped after training, before the model was
+        # saved): the trained weights are the checkpoint's, not the fresh model's.
+        model.optimizer.build(model.trainable_variables)  # the checkpoint holds Adam's state too
+        model.load_weights(weights_path(run_dir))
         return read_history(history_path)
     if resolve_engine(config) == "fast":
         # The fast engine writes the same history, logs and checkpoints itself.

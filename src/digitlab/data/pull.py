@@ -16,23 +16,23 @@ missing or changed files are fetched into a hidden staging folder inside the
 models directory, every one checked against the manifest, and only then renamed
 into place (formats.staged_files): a checksum mismatch, a cut download or a
 full disk leaves the previous copy as it was and nothing half-written.
-Downloads use digitlab.data's Downloader (timeout, retries with backoff) and
-show a progress bar on a terminal.
+Downloads use digitlab.data's Downloader (timeout, retries with backoff, its
+own progress bar per file); copies from a folder show one bar per model. Bars
+follow digitlab.console's rules: on a terminal only, never under `digitlab -q`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.metadata
 import logging
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
+from digitlab.console import progress as progress_bar
 from digitlab.data.errors import DataError
 from digitlab.data.sources import Downloader
 from digitlab.errors import UserError, error_reason
@@ -161,9 +161,9 @@ class _Fetcher:
         self.source_dir, self.base_url, self.downloader, self.progress = source_dir, base_url, downloader, progress
 
     def bar(self, name: str, total: int) -> tqdm:
-        # A live bar on a terminal only (disable=None); logs and CI get the summary lines.
-        return tqdm(total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1024, leave=False,
-                    file=sys.stderr, disable=None if self.progress else True)
+        # Copies get one bar per model; a download shows the Downloader's own bar per file.
+        return progress_bar(total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
+                            enabled=self.progress and self.source_dir is not None)
 
     def retry_hint(self, name: str, file_name: str) -> str:
         if self.source_dir is not None:
@@ -175,9 +175,8 @@ class _Fetcher:
             self._copy(self.source_dir / name / file_name, destination, bar)
             return
         url = f"{self.base_url}/{name}/{file_name}"
-        downloader = dataclasses.replace(self.downloader, opener=_counting(self.downloader.opener, bar, bar.n))
         try:
-            downloader.download(url, destination)
+            self.downloader.download(url, destination)
         except DataError as error:
             raise UserError(f"{name}: could not download {file_name} ({error}), so nothing was written; try "
                             "again, or copy the models from a folder with --from DIR.") from None
@@ -195,34 +194,6 @@ class _Fetcher:
             while chunk := reader.read(1 << 20):
                 writer.write(chunk)
                 bar.update(len(chunk))
-
-
-def _counting(opener, bar: tqdm, start: int):
-    """The Downloader's opener, with every read counted on the progress bar (from `start` again on a retry)."""
-
-    def open_counted(url: str, timeout: float):
-        bar.n = start
-        bar.refresh()
-        return _CountedResponse(opener(url, timeout), bar)
-
-    return open_counted
-
-
-class _CountedResponse:
-    def __init__(self, response, bar: tqdm):
-        self._response, self._bar = response, bar
-        self.headers = getattr(response, "headers", {})
-
-    def read(self, size: int = -1) -> bytes:
-        chunk = self._response.read(size)
-        self._bar.update(len(chunk))
-        return chunk
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._response.close()
 
 
 def _reason(error: OSError) -> str:

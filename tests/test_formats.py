@@ -15,12 +15,13 @@ from digitlab.formats import (
     CONFIG_FIELD_MEANINGS,
     RunConfig,
     atomic_path,
+    checkpoints,
     completed_epochs,
     read_history,
     read_json,
     read_metrics,
     trim_history,
-    weights_path,
+    restore_checkpoint,
     write_checkpoint,
     write_json_atomic,
     write_metrics,
@@ -79,7 +80,7 @@ def test_history_drops_a_torn_last_line(tmp_path):
 def test_a_checkpoint_names_its_epoch_only_once_its_weights_are_complete(tmp_path):
     assert completed_epochs(tmp_path) == 0
     write_checkpoint(tmp_path, 3, lambda path: path.write_bytes(b"weights after epoch 3"))
-    assert completed_epochs(tmp_path) == 3 and weights_path(tmp_path).read_bytes() == b"weights after epoch 3"
+    assert completed_epochs(tmp_path) == 3 and checkpoints(tmp_path)[0][1].read_bytes() == b"weights after epoch 3"
 
     def crash(path):
         path.write_bytes(b"half")
@@ -87,8 +88,55 @@ def test_a_checkpoint_names_its_epoch_only_once_its_weights_are_complete(tmp_pat
 
     with pytest.raises(OSError):
         write_checkpoint(tmp_path, 4, crash)
-    assert completed_epochs(tmp_path) == 3 and weights_path(tmp_path).read_bytes() == b"weights after epoch 3"
-    assert sorted(os.listdir(weights_path(tmp_path).parent)) == ["latest.weights.h5", "training_metadata.json"]
+    assert completed_epochs(tmp_path) == 3 and checkpoints(tmp_path)[0][1].read_bytes() == b"weights after epoch 3"
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-0003.weights.h5"]
+
+
+def test_the_previous_checkpoint_stays_until_the_next_is_complete(tmp_path):
+    for epoch in (1, 2, 3):
+        write_checkpoint(tmp_path, epoch, lambda path, epoch=epoch: path.write_bytes(b"epoch %d" % epoch))
+    assert [epochs for epochs, _ in checkpoints(tmp_path)] == [3, 2]
+
+
+def _loader(loaded):
+    def load(path):
+        content = path.read_bytes()
+        if not content.startswith(b"epoch"):
+            raise OSError("Unable to synchronously open file (bad object header version number)")
+        loaded.append(content)
+    return load
+
+
+def test_resume_falls_back_to_the_checkpoint_before_an_unreadable_one(tmp_path, caplog):
+    for epoch in (2, 3):
+        write_checkpoint(tmp_path, epoch, lambda path, epoch=epoch: path.write_bytes(b"epoch %d" % epoch))
+    newest = checkpoints(tmp_path)[0][1]
+    newest.write_bytes(newest.read_bytes()[:3])  # cut short, as a failing disk could
+    loaded = []
+    assert restore_checkpoint(tmp_path, _loader(loaded)) == 2 and loaded == [b"epoch 2"]
+    [record] = caplog.records
+    assert "epoch-0003.weights.h5 is unreadable" in record.getMessage()
+    assert "resuming from epoch-0002.weights.h5 (2 epochs)" in record.getMessage()
+
+
+def test_resume_starts_afresh_when_no_checkpoint_is_readable(tmp_path, caplog):
+    write_checkpoint(tmp_path, 1, lambda path: path.write_bytes(b"garbage"))
+    resets = []
+    assert restore_checkpoint(tmp_path, _loader([]), reset=lambda: resets.append(True)) == 0
+    assert resets == [True]
+    [record] = caplog.records
+    assert "starts again from the first epoch" in record.getMessage()
+
+
+def test_checkpoints_of_earlier_versions_still_resume(tmp_path):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    (folder / "latest.weights.h5").write_bytes(b"epoch 4")
+    (folder / "training_metadata.json").write_text('{"epoch": 4, "batch": -1}')
+    assert completed_epochs(tmp_path) == 4
+    for epoch in (5, 6):
+        write_checkpoint(tmp_path, epoch, lambda path, epoch=epoch: path.write_bytes(b"epoch %d" % epoch))
+    assert sorted(os.listdir(folder)) == ["epoch-0005.weights.h5", "epoch-0006.weights.h5"]
 
 
 def test_every_config_field_has_a_meaning_for_the_report():

@@ -15,8 +15,8 @@ the Keras recipe, through Keras' own stateless API (`model.stateless_call`,
 model, so saving, the report and everything downstream are unchanged.
 
 It writes history.csv with the columns of Keras' CSVLogger, TensorBoard scalars,
-and BackupAndRestore-compatible checkpoints (at most every CHECKPOINT_SECONDS and
-at the end), so `--resume` works whichever engine wrote them.
+and the checkpoints of digitlab.formats.checkpoints (at most every
+CHECKPOINT_SECONDS and at the end), so `--resume` works whichever engine wrote them.
 """
 
 from __future__ import annotations
@@ -35,13 +35,12 @@ from digitlab.formats import (
     HISTORY_COLUMNS,
     HISTORY_COLUMNS_WITH_VALIDATION,
     RunConfig,
-    completed_epochs,
     rundir,
-    weights_path,
     write_checkpoint,
 )
 from digitlab.train.fast.augment import augment_batch
 from digitlab.console import progress
+from digitlab.train.checkpointing import restore
 from digitlab.train.fast.convolutions import matmul_convolutions
 
 logger = logging.getLogger(__name__)
@@ -130,15 +129,8 @@ def _write_back(model, state) -> None:
 
 
 def _save_checkpoint(model, run_dir: Path, epochs_done: int) -> None:
-    """The files keras.callbacks.BackupAndRestore writes (digitlab.formats.checkpoints), so either engine can resume."""
+    """The same files as the Keras loop's (digitlab.formats.checkpoints), so either engine can resume."""
     write_checkpoint(run_dir, epochs_done, lambda path: model.save_weights(path, overwrite=True))
-
-
-def _restore_checkpoint(model, run_dir: Path) -> int:
-    epochs_done = completed_epochs(run_dir)
-    if epochs_done:
-        model.load_weights(weights_path(run_dir))
-    return epochs_done
 
 
 class _TensorBoardScalars:
@@ -198,11 +190,14 @@ def fit_fast(
     config: RunConfig,
     run_dir: Path,
     verbose: int | str = 2,
+    first_epoch: int | None = None,
 ) -> None:
     """Train a compiled Keras model (JAX backend) as `model.fit` would; write history and logs.
 
     verbose: 0 silent; otherwise one logged line per epoch (the line Keras' verbose=2
     prints), and a progress bar over the epochs where stderr is a terminal.
+    first_epoch: epochs already trained, when the caller has restored a checkpoint
+    into `model` (None: restore the run dir's newest readable one here).
     """
     # Heavy: JAX and Keras load only when the fast engine trains.
     import jax
@@ -216,7 +211,8 @@ def fit_fast(
     train_images, train_labels = jax.device_put(train_images), jax.device_put(train_labels)
 
     model.optimizer.build(model.trainable_variables)
-    first_epoch = _restore_checkpoint(model, run_dir)
+    if first_epoch is None:
+        first_epoch = restore(model, run_dir)
     loss_function = keras.losses.get(config.loss)
     run_epoch = _epoch_program(model, loss_function, config.batch_size, n_train,
                                augment_config=config if config.augment else None)

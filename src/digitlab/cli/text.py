@@ -234,3 +234,22 @@ def format_confused_pairs(pairs: Sequence[dict], limit: int | None = 5) -> str:
             f"{b_name}{DIRECTION_ARROW}{a_name} {item.get('b_as_a')})"
         )
     return "\n".join(lines)
+
+
+def format_runs(runs: Sequence[dict], runs_dir: str | Path) -> str:
+    """`digitlab runs`: one line per run, oldest first, with what to do about unfinished ones."""
+    if not runs:
+        return f"No runs in {runs_dir} yet (`digitlab train --model NAME` makes one)."
+    lines = [f"Runs in {runs_dir}:", f"  {'run':<32} {'model':<12} {'status':<12} {'epochs':>7} {'accuracy':>9}  note"]
+    for run in runs:
+        done, asked = run["epochs_done"], run["epochs"]
+        epochs = f"{'?' if done is None else done}/{'?' if asked is None else asked}"
+        accuracy = f"{run['test_accuracy']:.2%}" if isinstance(run.get("test_accuracy"), float) else "—"
+        note = {
+            "running": f"process {run.get('pid')}",
+            "interrupted": f"digitlab train --resume {run['path']}",
+            "failed": run.get("error", ""),
+        }.get(run["status"], "")
+        lines.append(f"  {run['run']:<32} {run['model'] or '?':<12} {run['status']:<12} {epochs:>7} {accuracy:>9}  {note}")
+    return "\n".join(lines)
+

@@ -45,8 +45,8 @@ from digitlab.formats.cards import (
 )
 from digitlab.formats.checkpoints import (
     checkpoint_dir,
-    checkpoints,
     completed_epochs,
+    list_checkpoints,
     restore_checkpoint,
     write_checkpoint,
 )
@@ -87,6 +87,7 @@ from digitlab.formats.manifest import (
     write_manifest,
 )
 from digitlab.formats.metrics import DIRECTION_ARROW, PAIR_ARROW, read_metrics, write_metrics
+from digitlab.formats.runlist import list_runs, run_summary
 from digitlab.formats.results import markdown_table, write_results, write_results_json
 from digitlab.formats.tensorboard import run_training_seconds, training_seconds
 
@@ -95,10 +96,10 @@ __all__ = [
     "build_manifest", "bundled_models_dir", "file_problem", "looks_like_onnx", "model_file", "read_manifest",
     "refresh_bundled", "staged_files", "with_requirements", "write_manifest",
     "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "ENSEMBLE", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
-    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "checkpoints", "completed_epochs", "default_shipped_model", "ensemble_members",
+    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "ensemble_members",
     "file_sha256", "is_ensemble", "is_ensemble_card",
-    "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",
-    "read_metrics", "resolve_model_path", "run_training_seconds", "rundir", "shipped_models", "sidecar_value",
+    "list_checkpoints", "list_runs", "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",
+    "read_metrics", "resolve_model_path", "run_training_seconds", "run_summary", "rundir", "shipped_models", "sidecar_value",
     "restore_checkpoint", "training_seconds", "trim_history", "with_onnx", "write_bytes_atomic", "write_card",
     "write_checkpoint", "write_json_atomic", "write_metrics", "write_results", "write_results_json",
     "write_text_atomic",

@@ -44,7 +44,7 @@ def checkpoint_dir(run_dir: str | Path) -> Path:
     return Path(run_dir) / rundir.CHECKPOINTS
 
 
-def checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
+def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
     """(epochs done, weights file) of every checkpoint in run_dir, newest first."""
     folder = checkpoint_dir(run_dir)
     if not folder.is_dir():
@@ -65,7 +65,7 @@ def checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
 
 def completed_epochs(run_dir: str | Path) -> int:
     """How many epochs the newest checkpoint in run_dir holds (0 when there is none)."""
-    found = checkpoints(run_dir)
+    found = list_checkpoints(run_dir)
     return found[0][0] if found else 0
 
 
@@ -75,7 +75,7 @@ def write_checkpoint(run_dir: str | Path, epochs_done: int, save_weights: Callab
     with atomic_path(path) as partial:
         save_weights(partial)
     # Only once the new file is complete do older ones go.
-    for _, older in checkpoints(run_dir)[KEEP:]:
+    for _, older in list_checkpoints(run_dir)[KEEP:]:
         older.unlink(missing_ok=True)
         if older.name == LEGACY_WEIGHTS:
             (older.parent / LEGACY_METADATA).unlink(missing_ok=True)
@@ -90,7 +90,7 @@ def restore_checkpoint(run_dir: str | Path, load_weights: Callable[[Path], None]
     can be read, `reset()` undoes whatever a failed load assigned and 0 is
     returned (train from the start). Either way one warning line says so.
     """
-    found = checkpoints(run_dir)
+    found = list_checkpoints(run_dir)
     unreadable = []
     for epochs, path in found:
         try:

@@ -8,6 +8,7 @@ Usage:
         model.save_weights(partial)
     with staged_files(folder, last=("card.json",)) as staging:   # several files, moved in together
         (staging / "model.onnx").write_bytes(data)
+    remove_partials(run_dir)                  # what a killed writer left behind (only under the folder's lock)
     data = read_json(path)                    # UserError with one sentence when missing or broken
     file_sha256(path)
 
@@ -105,6 +106,24 @@ def staged_files(folder: str | Path, last: Sequence[str] = ()) -> Iterator[Path]
         _fsync_folder(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def remove_partials(folder: str | Path) -> list[Path]:
+    """Delete the temporary files and folders that killed writers left in `folder`; return them.
+
+    Only for a folder that no other process is writing to (a run directory under
+    its lock): a live writer's temporary file looks the same.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = [path for path in folder.iterdir() if path.name.startswith(".") and ".partial" in path.name]
+    for path in removed:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return removed
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> None:

@@ -34,7 +34,7 @@ except ImportError:  # Windows: no flock; a run's status is then what its proces
     fcntl = None
 
 from digitlab.errors import UserError
-from digitlab.formats.files import write_json_atomic
+from digitlab.formats.files import remove_partials, write_json_atomic
 
 CONFIG = "config.json"
 HISTORY = "history.csv"
@@ -110,6 +110,9 @@ def run_lock(run_dir: str | Path) -> Iterator[None]:
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
+        # A process killed mid-write left its temporary files; no one else writes here now.
+        for folder in (Path(run_dir), Path(run_dir) / CHECKPOINTS):
+            remove_partials(folder)
         yield
     finally:
         handle.close()  # releases the lock; the file stays (only the lock counts)

@@ -11,6 +11,8 @@ kill in the middle of the write leaves), "STALLED <temporary file>" is printed
 on stdout and the process waits, before the rename, until it is killed. The
 killer therefore waits on that line, not on a clock, and its kill -9 lands
 inside the write. Every other write and the command itself run unchanged.
+With N = 0 nothing stalls: "WROTE <file name>" is printed after each matching
+write instead (benchmarks/kill_resume.py maps a run's writes that way).
 """
 
 from __future__ import annotations
@@ -37,7 +39,9 @@ def _stalling(original, pattern: str, nth: int):
             yield partial
             if fnmatch.fnmatch(Path(path).name, pattern):
                 _writes_seen += 1
-                if _writes_seen == nth:
+                if nth == 0:
+                    print(f"WROTE {Path(path).name}", flush=True)
+                elif _writes_seen == nth:
                     data = partial.read_bytes()
                     partial.write_bytes(data[: len(data) // 2])
                     print(f"STALLED {partial}", flush=True)

@@ -107,8 +107,7 @@ def command_report(args: argparse.Namespace) -> int:
     from digitlab.report import write_report  # lazy: the report loads matplotlib
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / rundir.METRICS).is_file():
-        raise UserError(f"{run_dir} has no {rundir.METRICS}; is it a finished digitlab run directory?")
+    rundir.require_finished(run_dir, "write a report")
     print(write_report(run_dir))
     return 0
 

@@ -57,8 +57,7 @@ def ship_run(run_dir: Path, name: str, models_dir: Path | None = None) -> Path:
     write its card; return the folder."""
     run_dir = Path(run_dir)
     source = run_dir / rundir.MODEL
-    if not source.is_file() or not (run_dir / rundir.METRICS).is_file():
-        raise UserError(f"{run_dir} has no {rundir.MODEL} and {rundir.METRICS}; ship a finished run.")
+    rundir.require_finished(run_dir, "ship a model")
     if RunConfig.load(run_dir / rundir.CONFIG).limit_train:
         raise UserError(f"{run_dir} was trained on a subset (--limit-train/--tiny); ship full-size runs only.")
     target = Path(models_dir or default_models_dir()) / name

@@ -129,6 +129,18 @@ def refuse_if_training(run_dir: str | Path) -> None:
         raise _busy(run_dir, pid)
 
 
+def require_finished(run_dir: str | Path, doing: str) -> None:
+    """UserError unless run_dir is a finished run (its model, metrics and report written)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG).is_file():
+        raise UserError(f"{run_dir} is not a digitlab run directory (it has no {CONFIG}).")
+    status = run_status(run_dir)
+    if status != FINISHED or not (run_dir / MODEL).is_file():
+        hint = {RUNNING: "wait for it to finish", FAILED: "see its error with `digitlab runs`",
+                INTERRUPTED: f"resume it with `digitlab train --resume {run_dir}`"}.get(status, "train it first")
+        raise UserError(f"{run_dir} is {status}, not finished, so it cannot be used to {doing}; {hint}.")
+
+
 def training_pid(run_dir: str | Path) -> int | None:
     """The pid of the process training run_dir right now, or None when none is."""
     path = Path(run_dir) / LOCK

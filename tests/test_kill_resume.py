@@ -18,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
+
 STALLER = Path(__file__).with_name("stalled_training.py")
 SMALL = ["--model", "mlp", "--epochs", "3", "--limit-train", "6000", "--limit-test", "1000", "--quiet"]
 DEADLINE_SECONDS = 300
@@ -68,9 +70,13 @@ def run_line(run_dir: Path) -> dict:
     return run
 
 
-def history_epochs(run_dir: Path) -> list[int]:
+def history_rows(run_dir: Path) -> list[list[float]]:
     with (run_dir / "history.csv").open(newline="") as handle:
-        return [int(row["epoch"]) for row in csv.DictReader(handle)]
+        return [[float(value) for value in row.values()] for row in csv.DictReader(handle)]
+
+
+def history_epochs(run_dir: Path) -> list[int]:
+    return [int(row[0]) for row in history_rows(run_dir)]
 
 
 def assert_finished_whole(run_dir: Path, resumed: subprocess.CompletedProcess) -> dict:
@@ -98,9 +104,17 @@ def test_a_kill_inside_a_checkpoint_write_resumes_and_a_bad_newest_checkpoint_fa
     newest.write_bytes(newest.read_bytes()[:1000])
 
     resumed = digitlab("train", "--resume", str(run_dir), "--quiet")
-    assert_finished_whole(run_dir, resumed)
+    metrics = assert_finished_whole(run_dir, resumed)
     [warning] = [line for line in resumed.stderr.splitlines() if "unreadable" in line]
     assert "epoch-0002.weights.h5 is unreadable" in warning and "resuming from epoch-0001.weights.h5" in warning
+
+    # Epochs 2 and 3 were trained again by another process, with the checkpoint's
+    # dropout state: the run ends exactly where an uninterrupted one does.
+    uninterrupted = digitlab("train", "--runs-dir", str(tmp_path / "uninterrupted"), *SMALL, "--engine", "keras")
+    assert uninterrupted.returncode == 0, uninterrupted.stderr[-2000:]
+    (reference,) = (tmp_path / "uninterrupted").iterdir()
+    assert np.allclose(history_rows(run_dir), history_rows(reference), rtol=0, atol=1e-6)
+    assert metrics["test_accuracy"] == json.loads((reference / "metrics.json").read_text())["test_accuracy"]
 
 
 def test_a_run_killed_while_saving_its_model_resumes_with_its_trained_weights(tmp_path):

@@ -36,11 +36,10 @@ from digitlab.formats import (
     HISTORY_COLUMNS_WITH_VALIDATION,
     RunConfig,
     rundir,
-    write_checkpoint,
 )
 from digitlab.train.fast.augment import augment_batch
 from digitlab.console import progress
-from digitlab.train.checkpointing import restore
+from digitlab.train.checkpointing import restore, save_checkpoint
 from digitlab.train.fast.convolutions import matmul_convolutions
 
 logger = logging.getLogger(__name__)
@@ -126,11 +125,6 @@ def _write_back(model, state) -> None:
         variable.assign(value)
     for variable, value in zip(model.optimizer.variables, optimizer_variables):
         variable.assign(value)
-
-
-def _save_checkpoint(model, run_dir: Path, epochs_done: int) -> None:
-    """The same files as the Keras loop's (digitlab.formats.checkpoints), so either engine can resume."""
-    write_checkpoint(run_dir, epochs_done, lambda path: model.save_weights(path, overwrite=True))
 
 
 class _TensorBoardScalars:
@@ -258,7 +252,7 @@ def fit_fast(
                 bar.update()
                 if time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS or epoch == config.epochs - 1:
                     _write_back(model, state)
-                    _save_checkpoint(model, run_dir, epoch + 1)
+                    save_checkpoint(model, run_dir, epoch + 1)  # the Keras loop's files: either engine resumes
                     last_checkpoint = time.perf_counter()
     finally:
         tensorboard.close()

@@ -24,6 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from digitlab.formats import RunConfig
@@ -312,3 +313,23 @@ def test_atomic_writes_name_the_target_and_leave_nothing(tmp_path):
         raise OSError(errno.ENOSPC, "No space left on device")
     assert failed.value.filename == str(target)
     assert target.read_text() == "earlier" and os.listdir(tmp_path) == ["model.keras"]
+
+
+def test_a_reader_during_a_cache_write_sees_the_whole_earlier_file(tmp_path, monkeypatch):
+    """The cache's final name holds the earlier file until the new one is complete; a failed write removes its own."""
+    from digitlab.data import cache
+
+    arrays = {key: np.full((2, 2), index, dtype=np.uint8) for index, key in enumerate(cache.ARRAY_KEYS)}
+    path = cache.write_cache(tmp_path / "tiny.npz", arrays, origin="earlier")
+    real_savez, seen = np.savez, []
+
+    def savez_then_read_then_fail(file, **contents):
+        real_savez(file, **contents)
+        seen.append(cache.read_cache(path)[1])  # another process opening the cache mid-write
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cache.np, "savez", savez_then_read_then_fail)
+    with pytest.raises(OSError) as failed:
+        cache.write_cache(path, arrays, origin="new")
+    assert seen == ["earlier"] and failed.value.filename == str(path)
+    assert os.listdir(tmp_path) == ["tiny.npz"] and cache.read_cache(path)[1] == "earlier"

@@ -17,13 +17,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from digitlab.data.errors import DataError, SourceUnavailable
+from digitlab.formats import atomic_path
 
 ARRAY_KEYS = ("x_train", "y_train", "x_test", "y_test")
 
@@ -78,36 +78,13 @@ def read_cache(path: Path) -> tuple[dict[str, np.ndarray], str]:
 def write_cache(path: Path, arrays: dict[str, np.ndarray], *, origin: str) -> Path:
     """Write the four arrays to `path` atomically and return the path.
 
-    The data goes to a temporary file in the same directory, is flushed to
-    disk, then renamed over the final name. A rename within one directory is
-    atomic, so a crash at any point leaves either the old file or the new one
-    under the final name, never half of one, and the temporary file is removed
-    when writing fails.
+    digitlab.formats.atomic_path: the data goes to a hidden temporary file in
+    the same directory, is flushed to disk, then renamed over the final name.
+    A rename within one directory is atomic, so a crash or a full disk at any
+    point leaves either the old file or the new one under the final name, never
+    half of one; a reader never sees a partial cache, and the temporary file is
+    removed when writing fails (the OSError then names `path`).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz.tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.savez(file, origin=np.array(origin), **{key: arrays[key] for key in ARRAY_KEYS})
-            file.flush()
-            os.fsync(file.fileno())
-        # mkstemp creates the file private (0600); a cache is as readable as any other file.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        # BaseException, so that Ctrl-C during a write also cleans up.
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-    _fsync_directory(path.parent)
+    with atomic_path(path) as partial, partial.open("wb") as file:
+        np.savez(file, origin=np.array(origin), **{key: arrays[key] for key in ARRAY_KEYS})
     return path
-
-
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable; not every platform can open a directory."""
-    with contextlib.suppress(OSError):
-        descriptor = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)

@@ -54,6 +54,7 @@ from digitlab.formats.config import CONFIG_FIELD_MEANINGS, EXTRA_DATA_KINDS, LR_
 from digitlab.formats.ensembles import ensemble_members, is_ensemble_card
 from digitlab.formats.files import (
     atomic_path,
+    check_writable,
     file_sha256,
     read_json,
     staged_files,
@@ -96,7 +97,7 @@ __all__ = [
     "build_manifest", "bundled_models_dir", "file_problem", "looks_like_onnx", "model_file", "read_manifest",
     "refresh_bundled", "staged_files", "with_requirements", "write_manifest",
     "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "ENSEMBLE", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
-    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "ensemble_members",
+    "RunConfig", "atomic_path", "card_from_run", "check_writable", "checkpoint_dir", "completed_epochs", "default_shipped_model", "ensemble_members",
     "file_sha256", "is_ensemble", "is_ensemble_card",
     "list_checkpoints", "list_runs", "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",
     "read_metrics", "resolve_model_path", "run_training_seconds", "run_summary", "rundir", "shipped_models", "sidecar_value",

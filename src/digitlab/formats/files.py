@@ -11,6 +11,7 @@ Usage:
     remove_partials(run_dir)                  # what a killed writer left behind (only under the folder's lock)
     data = read_json(path)                    # UserError with one sentence when missing or broken
     file_sha256(path)
+    check_writable(folder)                    # before long work: raises the OSError a write there would
 
 Why: a process killed mid-write, or a full disk, must leave the previous file
 intact rather than half a new one. The new content goes to a hidden temporary
@@ -20,6 +21,11 @@ and the folder is fsynced so the rename itself survives a power cut.
 `staged_files` does the same for a set of files (a model's folder): all are
 written and checked in a hidden staging folder first, and only then renamed
 into place, so a failure part way leaves the previous copies as they were.
+
+When a write fails because the disk is full or the place is read-only, the
+OSError raised names the file the caller asked for, not the hidden temporary
+one (the CLI quotes that name in its one sentence), and the temporary file or
+staging folder is removed before the error leaves.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from digitlab.errors import UserError
+from digitlab.errors import UserError, is_write_failure
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -49,6 +55,36 @@ def _fsync_folder(folder: Path) -> None:
         os.close(descriptor)
 
 
+def _name_the_target(error: OSError, temporary: Path | None, target: Path) -> None:
+    """Point a write failure at the file the user asked for, not at the hidden temporary one.
+
+    `temporary` None: the temporary file could not even be made (its random name means nothing to the user).
+    """
+    if not is_write_failure(error):
+        return
+    if temporary is None or error.filename is None:
+        error.filename = str(target)
+        return
+    with contextlib.suppress(ValueError):
+        error.filename = str(target / Path(error.filename).relative_to(temporary))
+
+
+def check_writable(folder: str | Path) -> None:
+    """Create `folder` if needed and raise the OSError a new file there would (read-only, no permission).
+
+    For a check before long work, so that an export or a download into a read-only
+    place fails at once rather than at its end. (A full disk shows only when writing.)
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        _name_the_target(error, None, folder)
+        raise
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     """A temporary path beside `path` to write to; renamed over `path` only if the block succeeds.
@@ -59,8 +95,12 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
     path = Path(path)
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
-    descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".partial{suffix or ''.join(path.suffixes)}",
-                                        dir=folder)
+    try:
+        descriptor, name = tempfile.mkstemp(prefix=f".{path.name}.",
+                                            suffix=f".partial{suffix or ''.join(path.suffixes)}", dir=folder)
+    except OSError as error:
+        _name_the_target(error, None, path)
+        raise
     os.close(descriptor)
     partial = Path(name)
     try:
@@ -72,8 +112,16 @@ def atomic_path(path: str | Path, suffix: str | None = None) -> Iterator[Path]:
         os.chmod(partial, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         os.replace(partial, path)
         _fsync_folder(folder)
+    except OSError as error:
+        _name_the_target(error, partial, path)
+        raise
     finally:
-        partial.unlink(missing_ok=True)
+        if partial.exists():  # the block failed: give its space back now, not when the last handle closes
+            # A writer that failed may still hold the file open (h5py does, until its object is
+            # freed, and then flushes once more: with the space back, that flush succeeds quietly).
+            with contextlib.suppress(OSError):
+                os.truncate(partial, 0)
+            partial.unlink(missing_ok=True)
 
 
 def _umask() -> int:
@@ -92,7 +140,11 @@ def staged_files(folder: str | Path, last: Sequence[str] = ()) -> Iterator[Path]
     """
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".partial", dir=folder.parent))
+    except OSError as error:
+        _name_the_target(error, None, folder)
+        raise
     try:
         yield staging
         staged = sorted((path for path in staging.iterdir() if path.is_file()),
@@ -104,6 +156,9 @@ def staged_files(folder: str | Path, last: Sequence[str] = ()) -> Iterator[Path]
         for path in staged:
             os.replace(path, folder / path.name)
         _fsync_folder(folder)
+    except OSError as error:
+        _name_the_target(error, staging, folder)
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

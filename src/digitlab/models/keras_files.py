@@ -13,6 +13,7 @@ from pathlib import Path
 
 from digitlab.errors import UserError, error_reason
 from digitlab.formats import ensemble_members, is_ensemble_card, read_json
+from digitlab.models.backend import import_keras
 from digitlab.models.ensemble import build_ensemble
 
 
@@ -40,7 +41,7 @@ def load_keras_model(path: str | Path, compile: bool = True):
         # Keras would say "File not found" for a file that is there but is no zip archive.
         raise UserError(f"{path} is not a complete .keras file (a .keras file is a zip archive; this one is "
                         f"truncated or not a model); download or copy it again.")
-    import keras  # heavy (seconds): only callers that run Keras models load it
+    keras = import_keras()  # heavy (seconds): only callers that run Keras models load it; start-up noise filtered
 
     try:
         return keras.saving.load_model(path, compile=compile)

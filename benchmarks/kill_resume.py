@@ -13,10 +13,10 @@ prints each). Then half the kills per engine are drawn:
 - inside a write: a write picked at random among the run's checkpoints,
   model.keras and metrics.json writes, stalled half done (stalled_training.py)
   and killed there: the worst moment for a file;
-- at a random time: a moment drawn uniformly from 0 to 80 % of the time the
-  reference run took after making its run directory, counted from the moment
-  this run made its own (so over the epoch boundaries, evaluation and saving
-  too), killed by the clock.
+- at a random time: a moment drawn uniformly over the reference run, from its
+  first write in the run directory to its last write (so over the epoch
+  boundaries, evaluation and saving too), named as "d seconds after the write
+  of file F"; the killed run is killed d seconds after its own write of F.
 
 Each killed run is resumed (`digitlab train --resume RUN`, a plain process) and
 counts as whole when the resume exits 0, no process printed a traceback, the
@@ -117,11 +117,16 @@ def kill_and_resume(runs_dir: Path, train_args: list[str], backend: str, plan: d
         child = Child(pattern, plan["nth"], args, backend)
         landed = child.wait_for("STALLED ")
     else:
-        # The clock starts when this run's directory is made (its config.json written),
-        # so a process that starts slower or faster than the reference is killed as far into its run.
+        # The clock starts at the write the moment follows in the reference run (the nth
+        # write of that file here too), so a process that starts or trains slower or
+        # faster than the reference is still killed in the same stretch of its run.
         child = Child("*", 0, args, backend)
-        directory_made = child.wait_for("WROTE config.json")
-        remaining = (directory_made or 0.0) + plan["seconds"] - (time.perf_counter() - child.started)
+        seen = 0
+        while (moment := child.wait_for(f"WROTE {plan['after']}")) is not None:
+            seen += 1
+            if seen == plan["after_nth"]:
+                break
+        remaining = (moment or 0.0) + plan["delay"] - (time.perf_counter() - child.started)
         try:
             child.process.wait(timeout=max(remaining, 0.001))
         except subprocess.TimeoutExpired:
@@ -169,9 +174,14 @@ def plans(reference: dict, count: int, rng: random.Random) -> list[dict]:
                 nth = rng.randint(1, targets.count(name))
             drawn.append({"how": "inside a write", "file": name, "nth": nth})
         else:
-            # Seconds after the run directory is made, up to 80 % of what the rest of the reference run took.
-            seconds = rng.uniform(0.0, 0.8 * (reference["seconds"] - reference["directory_made"]))
-            drawn.append({"how": "at a random time", "seconds": round(seconds, 2)})
+            # A moment drawn uniformly over the reference run, from its run directory's first
+            # write to its last write, named by the write before it and the delay after it.
+            moment = rng.uniform(reference["directory_made"], reference["writes"][-1][0])
+            index = max(i for i, (written, _) in enumerate(reference["writes"]) if written <= moment)
+            written, name = reference["writes"][index]
+            after_nth = [other for _, other in reference["writes"][: index + 1]].count(name)
+            drawn.append({"how": "at a random time", "after": name, "after_nth": after_nth,
+                          "delay": round(moment - written, 2)})
     return drawn
 
 
@@ -202,7 +212,8 @@ def main() -> None:
 def _where(row: dict) -> str:
     if row["how"] == "inside a write":
         return f"inside the write of {row['file']}"
-    moment = f"{row['seconds']:.1f} s after the run directory was made"
+    nth = f" #{row['after_nth']}" if row["after_nth"] > 1 else ""
+    moment = f"{row['delay']:.2f} s after writing {row['after']}{nth}"
     return moment if row.get("killed_at") is not None else f"(meant {moment}: the run ended first)"
 
 

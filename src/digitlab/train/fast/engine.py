@@ -162,7 +162,10 @@ class _TensorBoardScalars:
 
     def close(self) -> None:
         for handle in self._files.values():
-            handle.close()
+            try:
+                handle.close()
+            except OSError:
+                pass  # logs only (a full disk): the error that stopped training is the one to report
 
 
 def enable_compilation_cache() -> None:
@@ -241,8 +244,13 @@ def fit_fast(
                 if evaluate is not None:
                     val_loss, val_accuracy = evaluate(state[0], state[1], validation_images, validation_labels)
                     row.update(val_accuracy=float(val_accuracy), val_loss=float(val_loss))
-                writer.writerow(row)
-                handle.flush()
+                try:
+                    writer.writerow(row)
+                    handle.flush()
+                except OSError as error:
+                    # A full disk: the CLI's one sentence names the file (the error itself names none).
+                    error.filename = error.filename or str(history_path)
+                    raise
                 tensorboard.write(epoch, {name: value for name, value in row.items() if name != "epoch"})
                 if verbose:
                     # Keras' verbose=2 line; on a terminal it scrolls above the bar (cli/logs.py).

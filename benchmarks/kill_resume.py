@@ -229,7 +229,7 @@ def report_lines(rows: list[dict], references: dict, options) -> list[str]:
         f"`digitlab train --model mlp --epochs {options.epochs}` on the 60,000 MNIST training images, killed with "
         "SIGKILL, then `digitlab train --resume RUN`. Whole: the resume exits 0, every epoch is in the history "
         "once, metrics.json says finished, the reloaded model predicts identically, no traceback, and the test "
-        f"accuracy is within {TOLERANCE:.1%} (0.2 percentage points) of the engine's uninterrupted run.",
+        f"accuracy is within {100 * TOLERANCE:.1f} percentage points of the engine's uninterrupted run.",
         "",
         f"**{whole} of {len(rows)} killed runs finished whole; {tracebacks} tracebacks.**",
         "",

@@ -212,9 +212,15 @@ def test_config_that_is_a_folder_for_train_resume(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("damage", JSON_DAMAGES)
-def test_damaged_metrics_for_report(damage, tmp_path, capsys):
-    (tmp_path / "metrics.json").write_bytes(JSON_DAMAGES[damage])
-    assert_one_sentence(run(capsys, "report", tmp_path), tmp_path / "metrics.json")
+def test_damaged_metrics_for_report_and_runs(damage, tmp_path, capsys):
+    run_dir = tmp_path / "20260101T000000Z-mlp"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text(json.dumps({"model": "mlp", "epochs": 2}))
+    (run_dir / "metrics.json").write_bytes(JSON_DAMAGES[damage])
+    assert_one_sentence(run(capsys, "report", run_dir), run_dir / "metrics.json")
+    (run_dir / "config.json").write_bytes(JSON_DAMAGES[damage])
+    code, out, err = run(capsys, "runs", "--runs-dir", tmp_path)  # a listing shows what it can of a damaged run
+    assert code == 0 and run_dir.name in out and not err.strip(), err
 
 
 @pytest.fixture
@@ -262,7 +268,9 @@ HISTORY_DAMAGES = {"garbage": GARBAGE, "field-past-the-csv-limit": b"epoch,loss\
 
 @pytest.mark.parametrize("damage", HISTORY_DAMAGES)
 def test_damaged_history_is_a_note_in_the_report_not_a_crash(damage, tmp_path, capsys):
-    (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9}))
+    (tmp_path / "config.json").write_text(json.dumps({"model": "mlp", "epochs": 2}))
+    (tmp_path / "metrics.json").write_text(json.dumps({"test_accuracy": 0.9, "status": "finished"}))
+    (tmp_path / "model.keras").write_bytes(KERAS)
     (tmp_path / "history.csv").write_bytes(HISTORY_DAMAGES[damage])
     code, out, err = run(capsys, "report", tmp_path)
     assert code == 0 and not err.strip(), err

@@ -9,6 +9,7 @@ examples every time, so CI is deterministic) and bounded by max_examples.
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -25,6 +26,7 @@ from digitlab.data import DataError, NpzError, read_npz
 from digitlab.data.idx import IDX_DTYPES, parse_idx, read_idx
 from digitlab.errors import UserError
 from digitlab.formats import RunConfig, read_json
+from digitlab.formats.config import _TYPE_WORDS
 from digitlab.vision import analyze, normalize_pixels
 from digitlab.vision.decode import decode_image
 from hostile import digit_image, encoded
@@ -242,3 +244,8 @@ def test_an_npz_file_gives_its_arrays_or_an_npz_error(scratch, edits, length):
     except NpzError:
         return
     assert set(arrays) == {"x", "y"} and all(isinstance(array, np.ndarray) for array in arrays.values())
+
+
+def test_every_config_field_type_is_one_the_loader_checks():
+    """RunConfig.load checks types by annotation: a new field of a new type needs a rule (and words) there."""
+    assert {field.type for field in dataclasses.fields(RunConfig)} <= set(_TYPE_WORDS)

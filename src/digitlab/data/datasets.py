@@ -45,6 +45,7 @@ from digitlab.data import sources
 from digitlab.data.cache import (
     ARRAY_KEYS,
     cache_path,
+    cache_problem,
     pretty_path,
     read_cache,
     write_cache,
@@ -195,6 +196,8 @@ def info(
             "path": str(path),
             "exists": path.is_file(),
             "bytes": path.stat().st_size if path.is_file() else None,
+            # From the archive's headers only: `verify` reads the arrays and checks their checksums.
+            "problem": cache_problem(path, spec.shapes) if path.is_file() else None,
         },
         "arrays": {
             key: {"shape": list(spec.shapes[key]), "dtype": "uint8", "sha256": spec.array_sha256[key]}

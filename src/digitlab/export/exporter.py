@@ -41,7 +41,7 @@ from digitlab.console import progress
 from digitlab.data import load_mnist, prepare_images
 from digitlab.errors import EXIT_CANNOT_WRITE, CannotWrite, UserError, error_reason, is_write_failure
 from digitlab.formats import atomic_path, check_writable, file_sha256, is_ensemble_card
-from digitlab.models import import_keras, load_keras_model
+from digitlab.models import check_keras_file, import_keras, load_keras_model
 from digitlab.recognize import SOURCE_SHA256_KEY, OnnxRuntime
 
 FORMATS = ("onnx", "tflite")
@@ -93,6 +93,8 @@ def export_model(
     if not out.parent.is_dir():
         raise UserError(f"folder {out.parent} does not exist; create it or choose another --out.")
     check_writable(out.parent)  # a read-only folder fails now, not after loading TensorFlow and converting
+    if not is_ensemble_card(model_path):
+        check_keras_file(model_path)  # a missing or damaged file is said now, before Keras or a subprocess starts
     if not use_tensorflow_backend():
         # Keras is already running on another backend in this process (e.g. JAX after
         # fast training); the exporters need TensorFlow, so export in a fresh process.

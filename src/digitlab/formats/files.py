@@ -9,7 +9,8 @@ Usage:
     with staged_files(folder, last=("card.json",)) as staging:   # several files, moved in together
         (staging / "model.onnx").write_bytes(data)
     remove_partials(run_dir)                  # what a killed writer left behind (only under the folder's lock)
-    data = read_json(path)                    # UserError with one sentence when missing or broken
+    data = read_json(path)                    # a dict, or UserError with one sentence (missing, damaged, no object)
+    data = read_json_or_none(path)            # a dict or None, for side files that may be absent
     file_sha256(path)
     check_writable(folder)                    # before long work: raises the OSError a write there would
 
@@ -195,15 +196,46 @@ def write_json_atomic(path: str | Path, value) -> None:
 
 
 def read_json(path: str | Path, missing_hint: str = "is this a digitlab run directory?") -> dict:
-    """A JSON file's object; a missing or damaged file is a UserError naming it."""
+    """A JSON file's object; a missing, unreadable or damaged file, or one that holds no object, is a UserError.
+
+    Whatever the bytes (cut short, binary, nested a million deep, a 10,000-digit
+    number, a list where an object belongs), the caller gets a dict or one
+    sentence naming the file; never another exception.
+    """
     path = Path(path)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(f"{path} does not exist; {missing_hint}") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        reason = getattr(error, "msg", None) or "not UTF-8 text"
+    except UnicodeDecodeError:
+        raise UserError(f"{path} is not valid JSON (not UTF-8 text); was it edited by hand or cut short?") from None
+    except OSError as error:
+        raise UserError(f"{path} cannot be read ({error.strerror or error}); check that it is a file "
+                        "you may read.") from None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UserError(f"{path} is not valid JSON ({error.msg}); was it edited by hand or cut short?") from None
+    except (ValueError, RecursionError) as error:  # a number too long to convert, arrays nested too deep
+        reason = "nested too deeply" if isinstance(error, RecursionError) else "a number with too many digits"
         raise UserError(f"{path} is not valid JSON ({reason}); was it edited by hand or cut short?") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{path} holds {_JSON_KINDS.get(type(value), 'a JSON value')} where a JSON object belongs; "
+                        "it is damaged or not the file digitlab wrote.")
+    return value
+
+
+# How read_json names what a file holds instead of an object.
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "true or false",
+               type(None): "null"}
+
+
+def read_json_or_none(path: str | Path) -> dict | None:
+    """read_json for best-effort lookups (a side file that may be absent or damaged): None instead of an error."""
+    try:
+        return read_json(path)
+    except UserError:
+        return None
 
 
 def file_sha256(path: str | Path) -> str:

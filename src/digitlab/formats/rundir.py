@@ -22,7 +22,6 @@ free was interrupted.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,7 +33,7 @@ except ImportError:  # Windows: no flock; a run's status is then what its proces
     fcntl = None
 
 from digitlab.errors import UserError
-from digitlab.formats.files import remove_partials, write_json_atomic
+from digitlab.formats.files import read_json, read_json_or_none, remove_partials, write_json_atomic
 
 CONFIG = "config.json"
 HISTORY = "history.csv"
@@ -80,18 +79,13 @@ def latest_run_dir(runs_dir: str | Path, model_name: str | None = None) -> Path 
 
 def run_model_name(run_dir: Path) -> str | None:
     """The architecture name recorded in a run's config.json (None if unreadable)."""
-    try:
-        return json.loads((run_dir / CONFIG).read_text(encoding="utf-8")).get("model")
-    except (OSError, ValueError):
-        return None
+    config = read_json_or_none(run_dir / CONFIG)
+    model = None if config is None else config.get("model")
+    return model if isinstance(model, str) else None
 
 
 def _read_metrics_or_empty(run_dir: Path) -> dict:
-    try:
-        metrics = json.loads((Path(run_dir) / METRICS).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return metrics if isinstance(metrics, dict) else {}
+    return read_json_or_none(Path(run_dir) / METRICS) or {}  # absent or damaged: no status recorded
 
 
 @contextlib.contextmanager
@@ -134,6 +128,8 @@ def require_finished(run_dir: str | Path, doing: str) -> None:
     run_dir = Path(run_dir)
     if not (run_dir / CONFIG).is_file():
         raise UserError(f"{run_dir} is not a digitlab run directory (it has no {CONFIG}).")
+    if (run_dir / METRICS).is_file():
+        read_json(run_dir / METRICS)  # a damaged metrics.json is said as such, not as an interrupted run
     status = run_status(run_dir)
     if status != FINISHED or not (run_dir / MODEL).is_file():
         hint = {RUNNING: "wait for it to finish", FAILED: "see its error with `digitlab runs`",

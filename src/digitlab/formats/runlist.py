@@ -10,19 +10,15 @@ Read only: listing never changes a run (a run being trained is only looked at).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from digitlab.formats import rundir
 from digitlab.formats.checkpoints import completed_epochs
+from digitlab.formats.files import read_json_or_none
 
 
 def _json_object(path: Path) -> dict:
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return value if isinstance(value, dict) else {}
+    return read_json_or_none(path) or {}  # absent or damaged (any way): listed with what is known
 
 
 def run_summary(run_dir: str | Path) -> dict:
@@ -34,7 +30,7 @@ def run_summary(run_dir: str | Path) -> dict:
     summary = {
         "run": run_dir.name,
         "path": str(run_dir),
-        "model": config.get("model"),
+        "model": config.get("model") if isinstance(config.get("model"), str) else None,
         "status": status,
         "epochs_done": metrics.get("epochs_run") if status == rundir.FINISHED else completed_epochs(run_dir),
         "epochs": config.get("epochs"),

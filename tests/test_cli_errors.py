@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -106,3 +107,18 @@ def test_report_and_ship_of_an_unfinished_run(tmp_path):
     (run_dir / "metrics.json").write_text('{"status": "running"}')  # and no process holds its lock
     for args in (("report", str(run_dir)), ("ship", str(run_dir), "--name", "demo")):
         assert_one_line_error(digitlab(*args), "is interrupted, not finished")
+
+
+def test_a_bug_is_one_line_and_its_traceback_is_shown_at_verbose(monkeypatch, capsys):
+    cli_main = importlib.import_module("digitlab.cli.main")  # the module: digitlab.cli.main is also its function
+    from digitlab.cli import commands
+
+    def broken(args):
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setitem(commands.COMMANDS, "models", broken)
+    assert cli_main.main(["models"]) == cli_main.EXIT_INTERNAL_ERROR
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "internal error: TypeError: unsupported operand" in lines[0]
+    assert cli_main.main(["-v", "models"]) == cli_main.EXIT_INTERNAL_ERROR
+    assert "Traceback" in capsys.readouterr().err

@@ -39,6 +39,7 @@ from digitlab.console import configure_logging
 from digitlab.errors import CannotWrite, UserError, is_write_failure
 
 EXIT_USER_ERROR = 1
+EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE in sysexits.h: digitlab's own fault, not the input's
 EXIT_INTERRUPTED = 130
 
 logger = logging.getLogger("digitlab.cli")
@@ -79,11 +80,22 @@ def main(argv: list[str] | None = None) -> int:
         # A full disk, a quota, a read-only or foreign place: the user's to fix, not a crash.
         # (Files written whole are written atomically, so the earlier ones are intact.)
         if not is_write_failure(error):
-            raise
+            return _internal_error(error)
         logger.error("%s", write_failure_message(args, error))
         return EXIT_CANNOT_WRITE
+    except Exception as error:  # noqa: BLE001 - the last guard: still one line, never a traceback by default
+        return _internal_error(error)
     finally:
         undo_logging()
+
+
+def _internal_error(error: BaseException) -> int:
+    """A failure no check foresaw (a bug): one line; with -v the traceback too (on stderr and in --log-file)."""
+    reason = (str(error).splitlines() or [""])[0][:300]
+    logger.error("internal error: %s%s (a bug in digitlab; run again with -v for the traceback, and please report "
+                 "it)", type(error).__name__, f": {reason}" if reason else "")
+    logger.debug("Traceback of the internal error:", exc_info=error)
+    return EXIT_INTERNAL_ERROR
 
 
 def console_main() -> None:

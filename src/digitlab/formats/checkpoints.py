@@ -21,14 +21,13 @@ Runs checkpointed by earlier digitlab versions (Keras' BackupAndRestore layout:
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from pathlib import Path
 from typing import Callable
 
 from digitlab.formats import rundir
-from digitlab.formats.files import atomic_path
+from digitlab.formats.files import atomic_path, read_json_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -55,11 +54,10 @@ def list_checkpoints(run_dir: str | Path) -> list[tuple[int, Path]]:
         if match:
             found.append((int(match.group(1)), path))
     legacy = folder / LEGACY_WEIGHTS
-    if legacy.is_file():
-        try:
-            found.append((int(json.loads((folder / LEGACY_METADATA).read_text(encoding="utf-8"))["epoch"]), legacy))
-        except (OSError, ValueError, KeyError, TypeError):
-            pass  # an epoch count that cannot be read names no usable checkpoint
+    metadata = read_json_or_none(folder / LEGACY_METADATA) if legacy.is_file() else None
+    epoch = metadata.get("epoch") if isinstance(metadata, dict) else None
+    if isinstance(epoch, int) and not isinstance(epoch, bool) and epoch > 0:
+        found.append((epoch, legacy))  # (an epoch count that cannot be read names no usable checkpoint)
     return sorted(found, key=lambda item: item[0], reverse=True)
 
 

@@ -11,7 +11,8 @@ Usage:
 The set (benchmarks/heldout, deterministic from --seed): --numbers photos of
 numbers of 1–8 digits written with MNIST *test* digits, and --rejects-per-kind
 photos of each thing a reader must refuse (blank, ruled and shadowed paper, real
-photos, a cat, letters, words, scribbles). It is held out: nothing is trained,
+photos, a cat, letters, words, scribbles); a smaller --numbers gives the first
+numbers of the full set, for a quick look. It is held out: nothing is trained,
 tuned or chosen on it. Each reader in READERS reads every file the way
 `digitlab predict` does (Recognizer.read_many, 32 files a call), and the report
 gives, per reader: exact numbers, digits right, rejects and errors by kind

@@ -60,6 +60,7 @@ def test_the_plan_draws_only_mnist_test_digits_and_records_them(mnist_test):
     assert {len(item.text) for item in numbers} == set(range(1, 9))
     assert all(item.text == "" and not item.mnist_test_indices for item in items if item.kind != "number")
     assert plan(1000, 2, SEED, labels) == items
+    assert plan(100, 0, SEED, labels) == numbers[:100], "a smaller set is the start of the larger one"
 
 
 def test_a_number_is_drawn_from_its_recorded_test_digits_and_nothing_else(mnist_test):

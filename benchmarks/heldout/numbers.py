@@ -53,10 +53,10 @@ class Item:
 
 
 def plan_numbers(count: int, seed: int, labels: np.ndarray) -> list[Item]:
-    """`count` numbers: lengths and MNIST test indices, from the seed alone."""
+    """`count` numbers: lengths and MNIST test indices, from the seed alone; a smaller count plans a prefix."""
     rng = np.random.default_rng([seed, 2])
+    order = rng.permutation(len(labels))  # drawn first, so the first numbers do not depend on the count
     lengths = rng.choice(LENGTHS, size=count, p=LENGTH_SHARES)
-    order = rng.permutation(len(labels))
     items, used = [], 0
     for index, length in enumerate(lengths):
         if used + length > len(order):  # more digits than the test set holds: a fresh order

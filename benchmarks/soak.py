@@ -319,8 +319,9 @@ def report(args: argparse.Namespace, tally: Tally, samples: list[tuple[float, fl
               + "; ".join(f"{request.name} {request.expected}" for request in requests["bad"]) + ".", ""]
     lines += ["## Server memory (VmRSS)", "", "| s | RSS MB |", "|---:|---:|"]
     step = max(1, len(samples) // 10)
-    shown = samples[::step] + ([samples[-1]] if (len(samples) - 1) % step else [])
+    shown = samples[:-1:step]  # about ten readings, then the one at the end
     lines += [f"| {second:.0f} | {rss:.0f} |" for second, rss in shown]
+    lines.append(f"| {samples[-1][0]:.0f} (end) | {samples[-1][1]:.0f} |")
     lines += ["", f"Peak {max(rss for _, rss in samples):.0f} MB; RSS is read from /proc every {args.rss_every:g} s.", ""]
     lines += ["## The server afterwards", "",
               f"- SIGTERM after the run: exit status {exit_status} (0 expected).",

@@ -16,10 +16,11 @@ The default model is loaded before uvicorn starts, so a missing or broken model
 is one clear error line rather than a failed start-up traceback. uvicorn handles
 SIGINT/SIGTERM: it stops accepting, finishes the requests in flight (for at most
 GRACEFUL_SHUTDOWN_SECONDS), then runs the lifespan's shutdown. Then it raises the
-signal again so that the process dies of it; a SIGTERM is how service managers
-ask a server to stop, so here it ends in exit status 0, as it does with workers
-(Ctrl+C still ends in 130, "interrupted"). settings.root_path goes to uvicorn as
-its root_path, the ASGI way to say the app lives under a proxy's path prefix.
+signal again so that the process dies of it. SIGTERM is how service managers ask
+a server to stop, so here it ends in exit status 0, as Ctrl+C does (uvicorn
+swallows the KeyboardInterrupt) and as SIGTERM does with workers. settings.root_path
+goes to uvicorn as its root_path, the ASGI way to say the app lives under a proxy's
+path prefix.
 
 uvicorn's own log records (start-up, requests) go through the same logging as
 digitlab's (digitlab.console): on stderr as plain lines, and into the log file

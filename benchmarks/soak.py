@@ -50,7 +50,9 @@ from PIL import Image
 from common import ROOT
 from load import free_port, machine
 
+from digitlab.data import load_mnist
 from digitlab.formats import write_text_atomic
+from digitlab.synth import TEST_SEEDS, render_photo
 
 RESULTS = ROOT / "benchmarks" / "RESULTS-soak.md"
 KINDS = ("drawing", "photo", "batch", "bad")
@@ -96,9 +98,6 @@ def pixels_request(payload: str | bytes) -> bytes:
 
 def build_requests(photo_count: int = 24) -> dict[str, list[Request]]:
     """Every request the clients send, built once (the same bytes every time they are picked)."""
-    from digitlab.data import load_mnist
-    from digitlab.synth import TEST_SEEDS, render_photo
-
     (_, _), (x_test, y_test) = load_mnist()
     drawings = [Request("drawing", f"digit {y_test[index]}",
                         pixels_request(json.dumps({"pixels": x_test[index].tolist()})), 200,
@@ -322,7 +321,12 @@ def report(args: argparse.Namespace, tally: Tally, samples: list[tuple[float, fl
     shown = samples[:-1:step]  # about ten readings, then the one at the end
     lines += [f"| {second:.0f} | {rss:.0f} |" for second, rss in shown]
     lines.append(f"| {samples[-1][0]:.0f} (end) | {samples[-1][1]:.0f} |")
-    lines += ["", f"Peak {max(rss for _, rss in samples):.0f} MB; RSS is read from /proc every {args.rss_every:g} s.", ""]
+    span = min(60.0, samples[-1][0] / 2)  # the first and the last minute (halves of a shorter run)
+    first = float(np.median([rss for second, rss in samples if second <= span]))
+    last = float(np.median([rss for second, rss in samples if second >= samples[-1][0] - span]))
+    lines += ["", f"Peak {max(rss for _, rss in samples):.0f} MB; RSS is read from /proc every {args.rss_every:g} s. "
+              f"It swings with what is in flight, so single readings are noisy; the median of the first "
+              f"{span:.0f} s is {first:.0f} MB, of the last {span:.0f} s {last:.0f} MB ({(last - first) / first:+.1%}).", ""]
     lines += ["## The server afterwards", "",
               f"- SIGTERM after the run: exit status {exit_status} (0 expected).",
               f"- Its log: {tracebacks} tracebacks, {server_errors} requests answered 5xx.",

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from common import log_loss
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS-ensembles.md"
@@ -88,7 +89,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text, encoding="utf-8")
+        write_text_atomic(RESULTS, text)
 
 
 if __name__ == "__main__":

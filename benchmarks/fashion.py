@@ -29,6 +29,8 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
+
 
 def finished_run(runs_dir: Path, model: str, augment: bool | None) -> Path | None:
     """The newest finished full-data Fashion-MNIST run of `model` with seed 42 in runs_dir, if any.
@@ -98,7 +100,7 @@ def main() -> None:
         "test set: the 10,000 Fashion-MNIST test images.",
         "",
     ])
-    args.out.write_text(text, encoding="utf-8")
+    write_text_atomic(args.out, text)
     print(text)
 
 

@@ -35,6 +35,7 @@ import time
 
 import numpy as np
 from common import ROOT, forward_flops, machine_line, matmul_flops_per_second
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
 
 RESULTS = ROOT / "benchmarks" / "RESULTS-inference.md"
 RUNTIMES = ("keras", "onnx")
@@ -166,8 +167,8 @@ def main() -> None:
     text = write_results(rows, flops, flops_per_second, command)
     print(text)
     if not args.no_write:
-        RESULTS.write_text(text, encoding="utf-8")
-        RESULTS.with_suffix(".json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+        write_text_atomic(RESULTS, text)
+        write_text_atomic(RESULTS.with_suffix(".json"), json.dumps(rows, indent=1))
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ from urllib.parse import urlsplit
 import h11
 
 import common  # noqa: F401  (measures the clone's models/: it sets DIGITLAB_MODELS_DIR)
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "RESULTS-serve.md"
@@ -263,7 +264,7 @@ def write_results(steps: list[Step], command: str, server_info: dict, batching: 
         if preprocessing:
             lines += ["", f"Preprocessing alone caps one model thread at about {1000 / preprocessing:,.0f} images/s; "
                       "batching removes the per-call model overhead but not this."]
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(out, "\n".join(lines) + "\n")
     print(f"wrote {out}")
 
 

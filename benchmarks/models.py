@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import common  # noqa: F401  (measures the clone's models/: it sets DIGITLAB_MODELS_DIR)
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -110,7 +111,7 @@ def main() -> None:
         f"The test digits the best model ({best_name}) still gets wrong: `{args.figure.relative_to(ROOT)}`.",
         "",
     ])
-    args.out.write_text(text, encoding="utf-8")
+    write_text_atomic(args.out, text)
     print(text)
 
 

@@ -45,6 +45,7 @@ from PIL import Image
 
 import common  # noqa: F401  (measures the clone's models/: it sets DIGITLAB_MODELS_DIR)
 
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
 from digitlab.recognize import ImageError, Recognizer
 from digitlab.synth import CALIBRATION_SEEDS, TEST_SEEDS, render_non_digit, render_photo
 
@@ -294,7 +295,7 @@ def header(recognizer: Recognizer, command: str) -> list[str]:
 
 def write_report(report: list[str], out: str | None) -> None:
     if out:
-        Path(out).write_text("\n".join(report) + "\n", encoding="utf-8")
+        write_text_atomic(out, "\n".join(report) + "\n")
     print("\n".join(report))
 
 

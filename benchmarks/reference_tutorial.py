@@ -28,7 +28,7 @@ args = parser.parse_args()
 keras.utils.set_random_seed(args.seed)
 
 cache = Path(os.environ.get("DIGITLAB_CACHE", Path.home() / ".cache" / "digitlab")) / "mnist.npz"
-with np.load(cache) as data:
+with np.load(cache, allow_pickle=False) as data:
     (x_train, y_train), (x_test, y_test) = (data["x_train"], data["y_train"]), (data["x_test"], data["y_test"])
 
 x_train = x_train.astype("float32") / 255.0

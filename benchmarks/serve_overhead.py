@@ -29,6 +29,7 @@ from pathlib import Path
 
 from common import machine_line
 from load import PREPROCESSING, cost_per_image, drawing_png, endpoint_requests, free_port, run_step, start_serving
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
 
 GOAL_SHARE = 0.40
 
@@ -131,7 +132,7 @@ def main() -> None:
         f"decode and preprocess the drawing, and {model_per_digit:.2f} ms per digit for the model in a batch of 32.",
         "",
     ]
-    args.out.write_text("\n".join(lines), encoding="utf-8")
+    write_text_atomic(args.out, "\n".join(lines))
     print("\n".join(lines))
 
 

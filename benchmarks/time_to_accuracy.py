@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 from common import ensure_data, digitlab_train, machine_line, run_process, write_results
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
 
 TARGETS = (0.990, 0.995)
 # (what it is, `digitlab train` arguments, start with an empty compilation cache?).
@@ -140,7 +141,7 @@ def main() -> None:
         reference_seconds = baseline["reached"][target]
         fastest[f"{target:.3f}"] = {"digitlab_seconds": min(reached) if reached else None,
                                     "reference_seconds": reference_seconds}
-    args.out.with_suffix(".json").write_text(json.dumps(fastest, indent=1), encoding="utf-8")
+    write_text_atomic(args.out.with_suffix(".json"), json.dumps(fastest, indent=1))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import tempfile
 from pathlib import Path
 
 from common import ensure_data, digitlab_train, machine_line, matmul_flops_per_second, run_process
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
+
 EPOCHS, N_TRAIN, N_VALIDATION = 10, 54_000, 6_000
 # The tutorial MLP's multiply-adds per image, layer by layer (784→128→64→10).
 LAYER_MACS = [784 * 128, 128 * 64, 64 * 10]
@@ -100,7 +102,7 @@ def main() -> None:
         "Speed-ups are the reference's time ÷ the variant's.",
         "",
     ])
-    args.out.write_text(text, encoding="utf-8")
+    write_text_atomic(args.out, text)
     fast = "digitlab (fast engine)"
     summary = {  # for benchmarks/run.py's goal table
         "process_speedup": reference_wall / median(fast, "wall"),
@@ -108,7 +110,7 @@ def main() -> None:
         "loop_over_floor": median(fast, "train") / floor,
         "accuracy": min(run["accuracy"] for run in results[fast]),
     }
-    args.out.with_suffix(".json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+    write_text_atomic(args.out.with_suffix(".json"), json.dumps(summary, indent=1))
     print(text)
 
 

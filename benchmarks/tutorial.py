@@ -24,6 +24,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
+
 
 def run_once(seed: int, runs_dir: Path) -> dict:
     started = time.perf_counter()
@@ -80,7 +82,7 @@ def main() -> None:
         "including Keras start-up, figures and the report.",
         "",
     ])
-    args.out.write_text(text, encoding="utf-8")
+    write_text_atomic(args.out, text)
     print(text)
 
 

@@ -33,6 +33,7 @@ import numpy as np
 import onnxruntime
 
 from common import ROOT, machine_line, write_results
+from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
 
 MODELS = ROOT / "models"
 VALIDATION_SPLIT = 0.1  # every shipped card's recipe.validation_split
@@ -93,7 +94,7 @@ def write_card(path: Path, validation: dict) -> None:
         updated[key] = value
     if "test_accuracy" not in card:
         updated.update(new)
-    path.write_text(json.dumps(updated, indent=2) + "\n", encoding="utf-8")
+    write_text_atomic(path, json.dumps(updated, indent=2) + "\n")
 
 
 def main() -> None:

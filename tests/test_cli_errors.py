@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import subprocess
 import sys
@@ -70,7 +71,7 @@ def test_corrupt_model_file(tmp_path):
 
 
 def test_report_of_a_non_run_dir(tmp_path):
-    assert_one_line_error(digitlab("report", str(tmp_path)), "metrics.json")
+    assert_one_line_error(digitlab("report", str(tmp_path)), "not a digitlab run directory")
 
 
 @pytest.mark.parametrize("args", [
@@ -97,3 +98,27 @@ def test_augmentation_on_a_non_tensorflow_backend_is_one_line(tmp_path, monkeypa
     result = digitlab("train", "--model", "cnn", "--augment", "--tiny", "--quiet", "--runs-dir", str(tmp_path))
     assert_one_line_error(result, "augmentation", "KERAS_BACKEND is 'jax'")
     assert not any(tmp_path.iterdir()), "a refused run left a run directory behind"
+
+
+def test_report_and_ship_of_an_unfinished_run(tmp_path):
+    run_dir = tmp_path / "20261206T120000Z-mlp"
+    run_dir.mkdir()
+    (run_dir / "config.json").write_text('{"model": "mlp"}')
+    (run_dir / "metrics.json").write_text('{"status": "running"}')  # and no process holds its lock
+    for args in (("report", str(run_dir)), ("ship", str(run_dir), "--name", "demo")):
+        assert_one_line_error(digitlab(*args), "is interrupted, not finished")
+
+
+def test_a_bug_is_one_line_and_its_traceback_is_shown_at_verbose(monkeypatch, capsys):
+    cli_main = importlib.import_module("digitlab.cli.main")  # the module: digitlab.cli.main is also its function
+    from digitlab.cli import commands
+
+    def broken(args):
+        raise TypeError("unsupported operand type(s) for +: 'int' and 'str'")
+
+    monkeypatch.setitem(commands.COMMANDS, "models", broken)
+    assert cli_main.main(["models"]) == cli_main.EXIT_INTERNAL_ERROR
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "internal error: TypeError: unsupported operand" in lines[0]
+    assert cli_main.main(["-v", "models"]) == cli_main.EXIT_INTERNAL_ERROR
+    assert "Traceback" in capsys.readouterr().err

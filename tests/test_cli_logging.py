@@ -83,7 +83,7 @@ def test_log_file_gets_notes_with_time_and_level_whatever_quiet_says(noisy, caps
 def test_errors_are_one_line_and_in_the_log_file(capsys, tmp_path):
     log_file = tmp_path / "digitlab.log"
     status, _, err = run(capsys, "--log-file", str(log_file), "report", str(tmp_path))
-    assert status == 1 and len(err) == 1 and err[0].startswith("digitlab: error:") and "metrics.json" in err[0]
+    assert status == 1 and len(err) == 1 and err[0].startswith("digitlab: error:") and "not a digitlab run directory" in err[0]
     assert "ERROR   digitlab.cli:" in log_file.read_text()
 
 

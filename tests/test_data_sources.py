@@ -433,7 +433,7 @@ def test_http_mirror_404_is_not_retried(server):
 def test_info_describes_sources_without_loading(tmp_path):
     spec = TINY.replace(system_dirs=(str(tmp_path),), mirrors=("https://example.invalid/",))
     described = info(spec, offline=True)
-    assert described["cache"] == {"path": str(cache_path("tiny")), "exists": False, "bytes": None}
+    assert described["cache"] == {"path": str(cache_path("tiny")), "exists": False, "bytes": None, "problem": None}
     assert [source["kind"] for source in described["sources"]] == ["data_dir", "cache", "system", "mirror"]
     assert described["sources"][2]["available"] and not described["sources"][3]["available"]
     assert described["arrays"]["x_train"] == {

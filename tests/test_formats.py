@@ -16,11 +16,14 @@ from digitlab.formats import (
     RunConfig,
     atomic_path,
     completed_epochs,
+    list_checkpoints,
+    list_runs,
     read_history,
     read_json,
     read_metrics,
     trim_history,
-    weights_path,
+    restore_checkpoint,
+    rundir,
     write_checkpoint,
     write_json_atomic,
     write_metrics,
@@ -79,7 +82,7 @@ def test_history_drops_a_torn_last_line(tmp_path):
 def test_a_checkpoint_names_its_epoch_only_once_its_weights_are_complete(tmp_path):
     assert completed_epochs(tmp_path) == 0
     write_checkpoint(tmp_path, 3, lambda path: path.write_bytes(b"weights after epoch 3"))
-    assert completed_epochs(tmp_path) == 3 and weights_path(tmp_path).read_bytes() == b"weights after epoch 3"
+    assert completed_epochs(tmp_path) == 3 and list_checkpoints(tmp_path)[0][1].read_bytes() == b"weights after epoch 3"
 
     def crash(path):
         path.write_bytes(b"half")
@@ -87,8 +90,55 @@ def test_a_checkpoint_names_its_epoch_only_once_its_weights_are_complete(tmp_pat
 
     with pytest.raises(OSError):
         write_checkpoint(tmp_path, 4, crash)
-    assert completed_epochs(tmp_path) == 3 and weights_path(tmp_path).read_bytes() == b"weights after epoch 3"
-    assert sorted(os.listdir(weights_path(tmp_path).parent)) == ["latest.weights.h5", "training_metadata.json"]
+    assert completed_epochs(tmp_path) == 3 and list_checkpoints(tmp_path)[0][1].read_bytes() == b"weights after epoch 3"
+    assert sorted(os.listdir(tmp_path / "checkpoints")) == ["epoch-0003.weights.h5"]
+
+
+def test_the_previous_checkpoint_stays_until_the_next_is_complete(tmp_path):
+    for epoch in (1, 2, 3):
+        write_checkpoint(tmp_path, epoch, lambda path, epoch=epoch: path.write_bytes(b"epoch %d" % epoch))
+    assert [epochs for epochs, _ in list_checkpoints(tmp_path)] == [3, 2]
+
+
+def _loader(loaded):
+    def load(path):
+        content = path.read_bytes()
+        if not content.startswith(b"epoch"):
+            raise OSError("Unable to synchronously open file (bad object header version number)")
+        loaded.append(content)
+    return load
+
+
+def test_resume_falls_back_to_the_checkpoint_before_an_unreadable_one(tmp_path, caplog):
+    for epoch in (2, 3):
+        write_checkpoint(tmp_path, epoch, lambda path, epoch=epoch: path.write_bytes(b"epoch %d" % epoch))
+    newest = list_checkpoints(tmp_path)[0][1]
+    newest.write_bytes(newest.read_bytes()[:3])  # cut short, as a failing disk could
+    loaded = []
+    assert restore_checkpoint(tmp_path, _loader(loaded)) == 2 and loaded == [b"epoch 2"]
+    [record] = caplog.records
+    assert "epoch-0003.weights.h5 is unreadable" in record.getMessage()
+    assert "resuming from epoch-0002.weights.h5 (2 epochs)" in record.getMessage()
+
+
+def test_resume_starts_afresh_when_no_checkpoint_is_readable(tmp_path, caplog):
+    write_checkpoint(tmp_path, 1, lambda path: path.write_bytes(b"garbage"))
+    resets = []
+    assert restore_checkpoint(tmp_path, _loader([]), reset=lambda: resets.append(True)) == 0
+    assert resets == [True]
+    [record] = caplog.records
+    assert "starts again from the first epoch" in record.getMessage()
+
+
+def test_checkpoints_of_earlier_versions_still_resume(tmp_path):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    (folder / "latest.weights.h5").write_bytes(b"epoch 4")
+    (folder / "training_metadata.json").write_text('{"epoch": 4, "batch": -1}')
+    assert completed_epochs(tmp_path) == 4
+    for epoch in (5, 6):
+        write_checkpoint(tmp_path, epoch, lambda path, epoch=epoch: path.write_bytes(b"epoch %d" % epoch))
+    assert sorted(os.listdir(folder)) == ["epoch-0005.weights.h5", "epoch-0006.weights.h5"]
 
 
 def test_every_config_field_has_a_meaning_for_the_report():
@@ -104,3 +154,46 @@ def test_the_validation_split_is_the_last_images_as_keras_takes_them():
     # Keras' own arithmetic for an awkward size: int(n * (1 - split)) images train.
     assert validation_start(1_001, 0.1) == int(1_001 * 0.9)
     assert validation_size(1_000, 0.0) == 0
+
+
+def _run(tmp_path, metrics=None):
+    run_dir = tmp_path / "20261206T120000Z-mlp"
+    run_dir.mkdir()
+    RunConfig(model="mlp", epochs=4).save(run_dir / rundir.CONFIG)
+    if metrics is not None:
+        write_metrics(run_dir, metrics)
+    return run_dir
+
+
+def test_a_run_knows_its_state(tmp_path):
+    run_dir = _run(tmp_path)
+    assert rundir.run_status(run_dir) == rundir.INTERRUPTED  # stopped before it wrote anything
+    with rundir.run_lock(run_dir):
+        rundir.mark_status(run_dir, rundir.RUNNING)
+        assert rundir.run_status(run_dir) == rundir.RUNNING and rundir.training_pid(run_dir) == os.getpid()
+        with pytest.raises(UserError, match=f"being trained right now by process {os.getpid()}"):
+            with rundir.run_lock(run_dir):
+                pass
+    # Marked running, but the lock is free: its process is gone.
+    assert rundir.run_status(run_dir) == rundir.INTERRUPTED and rundir.training_pid(run_dir) is None
+    rundir.mark_status(run_dir, rundir.FAILED, error="OSError: No space left on device")
+    assert rundir.run_status(run_dir) == rundir.FAILED
+    [run] = list_runs(tmp_path)
+    assert run["status"] == "failed" and run["error"].startswith("OSError") and run["epochs"] == 4
+
+
+def test_runs_finished_before_statuses_existed_are_finished(tmp_path):
+    run_dir = _run(tmp_path, {"test_accuracy": 0.97, "epochs_run": 4})
+    assert rundir.run_status(run_dir) == rundir.FINISHED
+    [run] = list_runs(tmp_path)
+    assert (run["epochs_done"], run["test_accuracy"]) == (4, 0.97)
+    (run_dir / rundir.MODEL).write_bytes(b"a model")
+    assert rundir.latest_run_dir(tmp_path) == run_dir
+
+
+def test_marking_a_status_keeps_what_metrics_json_holds(tmp_path):
+    run_dir = _run(tmp_path, {"status": "finished", "test_accuracy": 0.97})
+    rundir.mark_status(run_dir, rundir.RUNNING)  # resumed to train further: the earlier figures stay
+    assert read_metrics(run_dir) == {"status": "running", "test_accuracy": 0.97}
+    (run_dir / rundir.MODEL).write_bytes(b"the model of the earlier finish")
+    assert rundir.latest_run_dir(tmp_path) is None  # only finished runs are picked as models

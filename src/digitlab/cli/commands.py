@@ -24,11 +24,12 @@ from digitlab.cli.text import (
     format_evaluation,
     format_models,
     format_pulled,
+    format_runs,
     format_shipped_ensemble,
     print_run_summary,
 )
 from digitlab.errors import UserError
-from digitlab.formats import TINY_LIMITS, RunConfig, resolve_model_path, rundir
+from digitlab.formats import TINY_LIMITS, RunConfig, list_runs, resolve_model_path, rundir
 from digitlab.models import choose_backend, model_recipe
 from digitlab.recognize import Recognizer
 
@@ -106,9 +107,14 @@ def command_report(args: argparse.Namespace) -> int:
     from digitlab.report import write_report  # lazy: the report loads matplotlib
 
     run_dir = Path(args.run_dir)
-    if not (run_dir / rundir.METRICS).is_file():
-        raise UserError(f"{run_dir} has no {rundir.METRICS}; is it a finished digitlab run directory?")
+    rundir.require_finished(run_dir, "write a report")
     print(write_report(run_dir))
+    return 0
+
+
+def command_runs(args: argparse.Namespace) -> int:
+    runs = list_runs(args.runs_dir)
+    print(json.dumps(runs) if args.json else format_runs(runs, args.runs_dir))
     return 0
 
 
@@ -227,6 +233,7 @@ COMMANDS = {
     "train": command_train,
     "evaluate": command_evaluate,
     "report": command_report,
+    "runs": command_runs,
     "models": command_models,
     "bench": command_bench,
     "ship": command_ship,

@@ -19,7 +19,9 @@ Exit status (docs/cli.md has the table): 0 done; 1 a user mistake (a missing
 file, a bad value), printed as one line on stderr, never a traceback; 2 bad
 arguments (argparse), or `predict` could not read some inputs; 3 the command
 needs an optional extra that is not installed (`pip install 'digitlab[train]'`,
-...); 130 interrupted.
+...); 4 a file could not be written (the disk is full or over quota, the place
+is read-only or not writable), one line naming the file and what to do; earlier
+files are left as they were; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ import sys
 
 from digitlab.cli.commands import COMMANDS
 from digitlab.cli.extras import EXIT_MISSING_EXTRA, MissingExtra, require_extras
+from digitlab.cli.failures import EXIT_CANNOT_WRITE, write_failure_message
 from digitlab.cli.parser import build_parser
 from digitlab.console import configure_logging
-from digitlab.errors import UserError
+from digitlab.errors import CannotWrite, UserError, is_write_failure
 
 EXIT_USER_ERROR = 1
+EXIT_INTERNAL_ERROR = 70  # EX_SOFTWARE in sysexits.h: digitlab's own fault, not the input's
 EXIT_INTERRUPTED = 130
 
 logger = logging.getLogger("digitlab.cli")
@@ -59,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     except MissingExtra as error:
         logger.error("%s", error)
         return EXIT_MISSING_EXTRA
+    except CannotWrite as error:  # a lower layer said it already, naming its own option
+        logger.error("%s", error)
+        return EXIT_CANNOT_WRITE
     except UserError as error:  # includes digitlab.data.DataError
         logger.error("%s", error)
         return EXIT_USER_ERROR
@@ -69,8 +76,26 @@ def main(argv: list[str] | None = None) -> int:
         # Output piped into `head` and the like: stop quietly, as Unix tools do.
         sys.stdout = open(os.devnull, "w")
         return 0
+    except OSError as error:
+        # A full disk, a quota, a read-only or foreign place: the user's to fix, not a crash.
+        # (Files written whole are written atomically, so the earlier ones are intact.)
+        if not is_write_failure(error):
+            return _internal_error(error)
+        logger.error("%s", write_failure_message(args, error))
+        return EXIT_CANNOT_WRITE
+    except Exception as error:  # noqa: BLE001 - the last guard: still one line, never a traceback by default
+        return _internal_error(error)
     finally:
         undo_logging()
+
+
+def _internal_error(error: BaseException) -> int:
+    """A failure no check foresaw (a bug): one line; with -v the traceback too (on stderr and in --log-file)."""
+    reason = (str(error).splitlines() or [""])[0][:300]
+    logger.error("internal error: %s%s (a bug in digitlab; run again with -v for the traceback, and please report "
+                 "it)", type(error).__name__, f": {reason}" if reason else "")
+    logger.debug("Traceback of the internal error:", exc_info=error)
+    return EXIT_INTERNAL_ERROR
 
 
 def console_main() -> None:

@@ -96,6 +96,14 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--limit-test", type=int, help="use only the first N test images")
     evaluate.add_argument("--json", action="store_true", help="print one JSON object")
 
+    runs = commands.add_parser(
+        "runs", help="the run directories and their status (running, finished, failed, interrupted)",
+        description="List the runs under --runs-dir, oldest first: model, status, epochs done of those asked for, "
+                    "and test accuracy. A run whose training process is gone before it finished is interrupted: "
+                    "`digitlab train --resume RUN` continues it.")
+    runs.add_argument("--runs-dir", default="runs")
+    runs.add_argument("--json", action="store_true", help="print one JSON list")
+
     report = commands.add_parser("report", help="(re)write report.html of a run directory")
     report.add_argument("run_dir", metavar="RUN")
 

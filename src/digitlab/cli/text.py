@@ -19,6 +19,7 @@ from digitlab.formats import (
     MODELS_DIR_ENVIRONMENT,
     PAIR_ARROW,
     default_shipped_model,
+    finite_number,
     models_dir,
     read_card,
     read_manifest,
@@ -103,12 +104,14 @@ def format_models() -> str:
     lines.append("Shipped models (from their model cards; re-measure with benchmarks/models.py):")
     lines.append(f"  {'name':<12} {'where':<10} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
                  f"{'training':>18}  most-confused pairs")
-    for name, card in sorted(shipped.items(), key=lambda item: -item[1].get("test_accuracy", 0.0)):
-        pairs = ", ".join(f"{pair['pair']} ({pair['total']})" for pair in card.get("confused_pairs", [])[:3])
+    # Cards are files on disk: a field of the wrong type (a hand edit) prints as "—", never a crash.
+    for name, card in sorted(shipped.items(), key=lambda item: -(finite_number(item[1].get("test_accuracy")) or 0.0)):
+        pairs = card.get("confused_pairs") if isinstance(card.get("confused_pairs"), list) else []
+        pairs = ", ".join(f"{pair.get('pair')} ({pair.get('total')})" for pair in pairs[:3] if isinstance(pair, dict))
         lines.append(
-            f"  {name:<12} {card.get('location', '—'):<10} {card.get('architecture', '—'):<12} "
-            f"{card.get('parameters', 0):>10,} {card.get('test_accuracy', 0):>9.2%} {card.get('error_count', 0):>7} "
-            f"{training_time(card):>18}  {pairs}"
+            f"  {name:<12} {str(card.get('location', '—')):<10} {str(card.get('architecture', '—')):<12} "
+            f"{_figure(card.get('parameters'), ',d'):>10} {_figure(card.get('test_accuracy'), '.2%'):>9} "
+            f"{_figure(card.get('error_count'), 'd'):>7} {training_time(card):>18}  {pairs}"
         )
     defaults = {purpose: default_shipped_model(purpose) for purpose in ("mnist", "images")}
     lines += ["", "Defaults without --model: evaluate and export use "
@@ -143,15 +146,25 @@ def format_pulled(results) -> str:
 
 def training_time(card: dict) -> str:
     """A model card's training wall time; a fine-tuned model's is added to the model it started from."""
-    minutes = f"{(card.get('train_seconds') or 0) / 60:.1f} min"
-    start = (card.get("init_from") or {}).get("model")
+    minutes = f"{(finite_number(card.get('train_seconds')) or 0) / 60:.1f} min"
+    start = card.get("init_from").get("model") if isinstance(card.get("init_from"), dict) else None
     return f"{start} + {minutes}" if start else minutes
+
+
+def _figure(value, spec: str) -> str:
+    """A card's number in `spec` ("d" and ",d" round to whole numbers), or "—" when it is none."""
+    number = finite_number(value)
+    if number is None:
+        return "—"
+    return format(round(number), spec) if spec.endswith("d") else format(number, spec)
 
 
 def format_data_info(info: dict) -> str:
     cache = info["cache"]
     fetch = f"digitlab data fetch --dataset {info['name']}"
     state = f"{cache['bytes'] / 1e6:.1f} MB" if cache["exists"] else f"not cached yet (`{fetch}`)"
+    if cache.get("problem"):
+        state += f", {cache['problem']} (`{fetch} --force` rebuilds it)"
     lines = [f"{info['title']} ({info['name']}): classes {', '.join(info['class_names'])}",
              f"Cache: {cache['path']} — {state}", "Sources, tried in this order:"]
     for number, source in enumerate(info["sources"], start=1):
@@ -234,3 +247,22 @@ def format_confused_pairs(pairs: Sequence[dict], limit: int | None = 5) -> str:
             f"{b_name}{DIRECTION_ARROW}{a_name} {item.get('b_as_a')})"
         )
     return "\n".join(lines)
+
+
+def format_runs(runs: Sequence[dict], runs_dir: str | Path) -> str:
+    """`digitlab runs`: one line per run, oldest first, with what to do about unfinished ones."""
+    if not runs:
+        return f"No runs in {runs_dir} yet (`digitlab train --model NAME` makes one)."
+    lines = [f"Runs in {runs_dir}:", f"  {'run':<32} {'model':<12} {'status':<12} {'epochs':>7} {'accuracy':>9}  note"]
+    for run in runs:
+        done, asked = run["epochs_done"], run["epochs"]
+        epochs = f"{'?' if done is None else done}/{'?' if asked is None else asked}"
+        accuracy = f"{run['test_accuracy']:.2%}" if isinstance(run.get("test_accuracy"), float) else "—"
+        note = {
+            "running": f"process {run.get('pid')}",
+            "interrupted": f"digitlab train --resume {run['path']}",
+            "failed": run.get("error", ""),
+        }.get(run["status"], "")
+        lines.append(f"  {run['run']:<32} {run['model'] or '?':<12} {run['status']:<12} {epochs:>7} {accuracy:>9}  {note}")
+    return "\n".join(lines)
+

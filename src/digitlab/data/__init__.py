@@ -27,7 +27,7 @@ checksums), `datasets` (the order of sources, `fetch`, `info`, `verify`),
 against the package's manifest like the datasets against their checksums).
 """
 
-from digitlab.data.cache import cache_dir
+from digitlab.data.cache import NpzError, cache_dir, read_npz
 from digitlab.data.datasets import (
     Dataset,
     fetch,
@@ -59,6 +59,7 @@ __all__ = [
     "pull_models",
     "DataError",
     "Dataset",
+    "NpzError",
     "DatasetSpec",
     "Downloader",
     "cache_dir",
@@ -70,6 +71,7 @@ __all__ = [
     "prepare_images",
     "prepare_labels",
     "read_idx",
+    "read_npz",
     "split_validation",
     "validation_images",
     "validation_size",

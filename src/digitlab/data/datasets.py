@@ -45,12 +45,15 @@ from digitlab.data import sources
 from digitlab.data.cache import (
     ARRAY_KEYS,
     cache_path,
+    cache_problem,
     pretty_path,
     read_cache,
     write_cache,
 )
 from digitlab.data.errors import DataError, SourceUnavailable
 from digitlab.data.specs import DatasetSpec, get_spec, verify_arrays
+from digitlab.errors import CannotWrite, UserError, error_reason, is_write_failure, write_failure_sentence
+from digitlab.formats import check_writable
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +127,7 @@ def fetch(
     path = cache_path(spec.name, cache_dir)
     directory = _data_dir(data_dir, spec)
     if directory is not None:
+        _check_cache_writable(path)
         dataset = _load_explicit_directory(directory, spec)
         _store(path, {key: getattr(dataset, key) for key in ARRAY_KEYS}, dataset.source, spec, strict=True)
         return dataset
@@ -134,6 +138,7 @@ def fetch(
         dataset = _load_cache_or_note(path, spec, tried)
         if dataset is not None:
             return dataset
+    _check_cache_writable(path)  # a read-only cache fails now, not after a 55 MB download
     return _load_and_cache(spec, path, _offline(offline), tried, downloader, strict=True)
 
 
@@ -191,6 +196,8 @@ def info(
             "path": str(path),
             "exists": path.is_file(),
             "bytes": path.stat().st_size if path.is_file() else None,
+            # From the archive's headers only: `verify` reads the arrays and checks their checksums.
+            "problem": cache_problem(path, spec.shapes) if path.is_file() else None,
         },
         "arrays": {
             key: {"shape": list(spec.shapes[key]), "dtype": "uint8", "sha256": spec.array_sha256[key]}
@@ -289,15 +296,34 @@ def _load_and_cache(
 
 
 def _store(path: Path, arrays: dict[str, np.ndarray], origin: str, spec: DatasetSpec, *, strict: bool) -> None:
-    """Write the cache; when not `strict`, a failure is only a warning."""
+    """Write the cache; when not `strict`, a failure is only a warning.
+
+    The write is atomic (cache.write_cache): a full disk or a read-only cache
+    directory leaves the earlier cache file as it was and no temporary file.
+    """
     try:
         write_cache(path, arrays, origin=origin)
         logger.info("Cached %s from %s in %s.", spec.title, origin, pretty_path(path))
     except OSError as error:
-        message = (
-            f"Cannot write the cache file {pretty_path(path)} ({error}); set DIGITLAB_CACHE to a writable directory."
-        )
+        failure = _cache_write_failure(error, path)
         # Loading worked, so a read-only home should cost speed, not the run; `fetch` insists.
         if strict:
-            raise DataError(message) from None
-        warnings.warn(message, stacklevel=4)
+            raise failure from None
+        warnings.warn(str(failure), stacklevel=4)
+
+
+def _check_cache_writable(path: Path) -> None:
+    """Before `fetch` loads a dataset to cache it: fail at once if the cache cannot take a new file."""
+    try:
+        check_writable(path.parent)
+    except OSError as error:
+        raise _cache_write_failure(error, path) from None
+
+
+def _cache_write_failure(error: OSError, path: Path) -> UserError:
+    """The one-sentence error for a cache file that cannot be written (CannotWrite: full, read-only, not ours)."""
+    if is_write_failure(error):
+        instead = "another cache directory with DIGITLAB_CACHE"
+        return CannotWrite(write_failure_sentence(error, pretty_path(path), instead))
+    return DataError(f"Cannot write the cache file {pretty_path(path)} ({error_reason(error)}); "
+                     "set DIGITLAB_CACHE to a writable directory.")

@@ -18,6 +18,7 @@ truncated payload or trailing bytes. We never return a partly read array.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -42,6 +43,9 @@ GZIP_MAGIC = b"\x1f\x8b"
 # A file needing more than this after decompression is not MNIST-like data, and
 # refusing it early keeps a malformed header from asking for terabytes.
 MAX_PAYLOAD_BYTES = 2**31
+# The largest decompressed IDX file accepted: the payload plus the longest header (255 dimensions).
+MAX_IDX_BYTES = MAX_PAYLOAD_BYTES + 4 + 4 * 255
+_GUNZIP_CHUNK = 1 << 20  # bytes inflated per step
 
 PathOrBytes = str | os.PathLike | bytes | bytearray | memoryview
 
@@ -76,13 +80,50 @@ def read_idx_bytes(source: PathOrBytes, *, name: str | None = None) -> tuple[byt
         except OSError as error:
             raise DataError(f"IDX file {label} cannot be read ({error.strerror}); check its permissions.") from None
     if raw[:2] == GZIP_MAGIC:
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as error:
-            raise DataError(
-                f"IDX file {label} is a damaged or truncated gzip file ({error}); download it again."
-            ) from None
+        raw = _gunzip(raw, label)
     return raw, label
+
+
+def _gunzip(raw: bytes, label: str) -> bytes:
+    """The decompressed bytes of a gzip file (all its members), never more than its IDX header can account for.
+
+    gzip.decompress would inflate a "gzip bomb" (a few kilobytes that expand to
+    gigabytes) completely before the header could be checked. This inflates a
+    megabyte at a time and stops once the output is longer than the header
+    declares (or than MAX_IDX_BYTES when the header is unreadable), so memory
+    never grows past what a genuine file of that shape needs.
+    """
+    out = bytearray()
+    limit = MAX_IDX_BYTES
+    try:
+        while raw:
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)  # 16+: expect a gzip header and trailer
+            pending = raw
+            while not inflater.eof:
+                piece = inflater.decompress(pending, _GUNZIP_CHUNK)
+                pending = inflater.unconsumed_tail
+                if not piece and not pending:
+                    raise EOFError("compressed data ended before the end-of-stream marker was reached")
+                out += piece
+                limit = min(limit, _declared_size(out))
+                if len(out) > limit:
+                    raise DataError(f"IDX file {label} decompresses to more bytes than its header declares "
+                                    f"({limit:,}); it is damaged or not the file it claims to be.")
+            raw = inflater.unused_data.lstrip(b"\0")  # another member may follow (zero padding is allowed)
+    except (zlib.error, EOFError) as error:
+        raise DataError(f"IDX file {label} is a damaged or truncated gzip file ({error}); download it again.") from None
+    return bytes(out)
+
+
+def _declared_size(head: bytes | bytearray) -> int:
+    """The file size an IDX header declares (header + payload), or MAX_IDX_BYTES while it is incomplete or invalid."""
+    if len(head) < 4 or head[0] or head[1] or head[2] not in IDX_DTYPES or head[3] == 0:
+        return MAX_IDX_BYTES
+    header_size = 4 + 4 * head[3]
+    if len(head) < header_size:
+        return MAX_IDX_BYTES
+    shape = struct.unpack(f">{head[3]}I", head[4:header_size])
+    return min(MAX_IDX_BYTES, header_size + math.prod(shape) * IDX_DTYPES[head[2]].itemsize)
 
 
 def parse_idx(data: bytes, *, name: str = "the given IDX bytes") -> np.ndarray:
@@ -107,8 +148,10 @@ def parse_idx(data: bytes, *, name: str = "the given IDX bytes") -> np.ndarray:
         raise DataError(f"IDX file {name} is truncated inside its header; download it again.")
     shape = struct.unpack(f">{ndim}I", data[4:header_size])
     dtype = IDX_DTYPES[type_code]
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if expected > MAX_PAYLOAD_BYTES:
+    # math.prod on Python ints: numpy's int64 product wraps around (2**31 · 2**31 · 4 would be 0).
+    expected = math.prod(shape) * dtype.itemsize
+    # A zero dimension makes the payload empty, but NumPy still refuses a shape such as (0, 2**32, 2**32).
+    if max(expected, math.prod(size for size in shape if size) * dtype.itemsize) > MAX_PAYLOAD_BYTES:
         raise DataError(f"IDX file {name} declares an implausible shape {shape}; it is damaged.")
     found = len(data) - header_size
     if found < expected:

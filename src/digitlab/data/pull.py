@@ -35,10 +35,11 @@ from tqdm import tqdm
 from digitlab.console import progress as progress_bar
 from digitlab.data.errors import DataError
 from digitlab.data.sources import Downloader
-from digitlab.errors import UserError, error_reason
+from digitlab.errors import CannotWrite, UserError, error_reason, is_write_failure, write_failure_sentence
 from digitlab.formats import (
     CARD,
     MODELS_DIR_ENVIRONMENT,
+    check_writable,
     file_problem,
     read_manifest,
     staged_files,
@@ -120,13 +121,16 @@ def pull_models(names: list[str] | None, *, source_dir: str | Path | None = None
 
 def _check_writable(target: Path) -> None:
     try:
-        target.mkdir(parents=True, exist_ok=True)
+        check_writable(target)  # a read-only or foreign folder fails here, before any download
     except OSError as error:
-        raise UserError(f"the models directory {target} cannot be created ({_reason(error)}); set "
-                        f"{MODELS_DIR_ENVIRONMENT} to a folder you can write.") from None
-    if not os.access(target, os.W_OK | os.X_OK):
-        raise UserError(f"the models directory {target} is read-only; set {MODELS_DIR_ENVIRONMENT} to a folder "
-                        "you can write.")
+        _raise_cannot_write(error, target)
+
+
+def _raise_cannot_write(error: OSError, target: Path) -> None:
+    instead = f"another models directory with {MODELS_DIR_ENVIRONMENT}"
+    if is_write_failure(error):
+        raise CannotWrite(write_failure_sentence(error, error.filename or target, instead)) from None
+    raise UserError(f"cannot write into the models directory {target} ({_reason(error)}); choose {instead}.") from None
 
 
 def _pull_one(name: str, files: dict[str, dict], target: Path, fetch: _Fetcher) -> PullResult:
@@ -147,9 +151,8 @@ def _pull_one(name: str, files: dict[str, dict], target: Path, fetch: _Fetcher) 
                 if problem is not None:
                     raise UserError(f"{name}: {problem}, so nothing was written to {folder}; "
                                     f"{fetch.retry_hint(name, file_name)}")
-    except OSError as error:
-        raise UserError(f"cannot write {name} into the models directory {target} ({_reason(error)}); set "
-                        f"{MODELS_DIR_ENVIRONMENT} to a folder you can write.") from None
+    except OSError as error:  # the previous copy is as it was: nothing was renamed in (formats.staged_files)
+        _raise_cannot_write(error, target)
     logger.info("Pulled %s (%d files, %d bytes) into %s.", name, len(needed), total, folder)
     return PullResult(name, PULLED, len(needed), total, folder)
 

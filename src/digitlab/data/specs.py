@@ -104,7 +104,7 @@ def get_spec(name: str | DatasetSpec) -> DatasetSpec:
     """Return the spec of a dataset name; a DatasetSpec passes through (tests use tiny ones)."""
     if isinstance(name, DatasetSpec):
         return name
-    if name not in DATASETS:
+    if not isinstance(name, str) or name not in DATASETS:  # e.g. a damaged card's dataset field
         raise DataError(f"Unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.")
     return DATASETS[name]
 

@@ -12,8 +12,8 @@ import numpy as np
 
 from digitlab.data import load_dataset, prepare_images
 from digitlab.evaluate.metrics import categorical_cross_entropy, evaluate_predictions
-from digitlab.formats import CARD, resolve_model_path, rundir, sidecar_value
-from digitlab.models import import_keras, load_keras_model
+from digitlab.formats import CARD, is_ensemble_card, resolve_model_path, rundir, sidecar_value
+from digitlab.models import check_keras_file, import_keras, load_keras_model
 
 PREDICT_BATCH_SIZE = 1024
 
@@ -39,15 +39,16 @@ def evaluate_saved_model(
     limit_test: int | None = None,
 ) -> dict:
     """Load a model (see digitlab.formats.resolve_model_path) and score it on the test set of its dataset."""
-    import_keras()
-
     model_path = resolve_model_path(model_spec, runs_dir)
+    if not is_ensemble_card(model_path):
+        check_keras_file(model_path)  # a missing or damaged file is said before Keras is imported (seconds)
+    import_keras()
     # Evaluate on the dataset the model was trained on, unless told otherwise.
     dataset_name = dataset or sidecar_value(
         model_path, (rundir.CONFIG, "dataset"), (CARD, "dataset"), default="mnist"
     )
+    model = load_keras_model(model_path)  # first: a damaged model file is said before the data is loaded
     data = load_dataset(dataset_name, data_dir=data_dir)
-    model = load_keras_model(model_path)
     images, labels = data.x_test[:limit_test], data.y_test[:limit_test]
     _, metrics = score_model(model, images, labels, data.class_names)
     return {"model": str(model_path), "dataset": dataset_name, **metrics}

@@ -39,9 +39,9 @@ import numpy as np
 
 from digitlab.console import progress
 from digitlab.data import load_mnist, prepare_images
-from digitlab.errors import UserError, error_reason
-from digitlab.formats import atomic_path, file_sha256, is_ensemble_card
-from digitlab.models import import_keras, load_keras_model
+from digitlab.errors import EXIT_CANNOT_WRITE, CannotWrite, UserError, error_reason, is_write_failure
+from digitlab.formats import atomic_path, check_writable, file_sha256, is_ensemble_card
+from digitlab.models import check_keras_file, import_keras, load_keras_model
 from digitlab.recognize import SOURCE_SHA256_KEY, OnnxRuntime
 
 FORMATS = ("onnx", "tflite")
@@ -92,6 +92,9 @@ def export_model(
         raise UserError(f"--out {out} would overwrite the model being exported; choose another file.")
     if not out.parent.is_dir():
         raise UserError(f"folder {out.parent} does not exist; create it or choose another --out.")
+    check_writable(out.parent)  # a read-only folder fails now, not after loading TensorFlow and converting
+    if not is_ensemble_card(model_path):
+        check_keras_file(model_path)  # a missing or damaged file is said now, before Keras or a subprocess starts
     if not use_tensorflow_backend():
         # Keras is already running on another backend in this process (e.g. JAX after
         # fast training); the exporters need TensorFlow, so export in a fresh process.
@@ -107,6 +110,10 @@ def export_model(
             warnings.simplefilter("ignore")  # tf2onnx and the converter warn about their own internals
             try:
                 model.export(str(partial), format=keras_format, input_signature=signature, verbose=False)
+            except OSError as error:
+                if is_write_failure(error):  # a full disk: the CLI says so, naming --out (atomic_path names the file)
+                    raise
+                raise UserError(f"{model_path} could not be exported to {fmt} ({error_reason(error)}).") from None
             except Exception as error:  # the converters raise many types; the user needs one sentence
                 raise UserError(f"{model_path} could not be exported to {fmt} ({error_reason(error)}).") from None
         if fmt == "onnx":
@@ -137,7 +144,9 @@ def _export_in_subprocess(model_path: Path, fmt: str, out: Path, parity_images: 
     done = subprocess.run(command, capture_output=True, text=True, env=environment)
     if done.returncode != 0:
         message = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
-        raise UserError(message.removeprefix("digitlab: error: "))
+        message = message.removeprefix("digitlab: error: ")
+        # The child's exit status 4 (docs/cli.md): it could not write; keep that apart from a bad model.
+        raise CannotWrite(message) if done.returncode == EXIT_CANNOT_WRITE else UserError(message)
     return ExportResult(**json.loads(done.stdout))
 
 

@@ -36,9 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.data import load_mnist, prepare_images, split_validation
-from digitlab.errors import UserError, error_reason
+from digitlab.errors import UserError, error_reason, is_write_failure
 from digitlab.export.exporter import export_model
-from digitlab.formats import atomic_path, file_sha256
+from digitlab.formats import atomic_path, check_writable, file_sha256
 from digitlab.recognize import INT8_FILE, ONNX_FILE, QUANTIZATION_KEY, SOURCE_SHA256_KEY, OnnxRuntime
 
 CALIBRATION_IMAGES = 1000  # MNIST fit-part images whose activations fix the int8 ranges
@@ -152,6 +152,8 @@ def quantize_onnx(float_onnx: Path, out: Path, calibration: np.ndarray, quant_fo
                     per_channel=per_channel, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                 )
         except Exception as error:  # the quantizer raises many types; the user needs one sentence
+            if is_write_failure(error):  # a full disk or a read-only --out: the CLI says so in one sentence
+                raise
             raise UserError(f"{float_onnx} could not be quantized to int8 ({error_reason(error)}).") from None
         proto = onnx.load(str(partial))
         metadata = {
@@ -212,6 +214,7 @@ def quantize_model(model_path: Path, out: Path, calibration_count: int = CALIBRA
         raise UserError(f"--out {out} would overwrite the model being quantized; choose another file.")
     if not out.parent.is_dir():
         raise UserError(f"folder {out.parent} does not exist; create it or choose another --out.")
+    check_writable(out.parent)  # a read-only folder fails now, not after exporting and quantizing
     calibration = calibration_images(calibration_count)
     images, labels = check_images(check_count)
     with tempfile.TemporaryDirectory(prefix="digitlab-int8-") as scratch:

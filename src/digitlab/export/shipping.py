@@ -45,6 +45,7 @@ from digitlab.formats import (
     rundir,
     shipped_models,
     sidecar_value,
+    staged_files,
     with_onnx,
     write_card,
 )
@@ -57,16 +58,17 @@ def ship_run(run_dir: Path, name: str, models_dir: Path | None = None) -> Path:
     write its card; return the folder."""
     run_dir = Path(run_dir)
     source = run_dir / rundir.MODEL
-    if not source.is_file() or not (run_dir / rundir.METRICS).is_file():
-        raise UserError(f"{run_dir} has no {rundir.MODEL} and {rundir.METRICS}; ship a finished run.")
+    rundir.require_finished(run_dir, "ship a model")
     if RunConfig.load(run_dir / rundir.CONFIG).limit_train:
         raise UserError(f"{run_dir} was trained on a subset (--limit-train/--tiny); ship full-size runs only.")
     target = Path(models_dir or default_models_dir()) / name
-    target.mkdir(parents=True, exist_ok=True)
-    save_without_optimizer(source, target / rundir.MODEL)
-    card = card_from_run(run_dir, name, target / rundir.MODEL)
-    exported = export_model(target / rundir.MODEL, "onnx", target / ONNX_FILE)
-    write_card(target, with_onnx(card, exported))
+    # All three files are made in a hidden staging folder beside the target and renamed in
+    # together, the card last: a full disk or a failed export leaves an earlier copy as it was.
+    with staged_files(target, last=(CARD,)) as staging:
+        save_without_optimizer(source, staging / rundir.MODEL)
+        card = card_from_run(run_dir, name, staging / rundir.MODEL)
+        exported = export_model(staging / rundir.MODEL, "onnx", staging / ONNX_FILE)
+        write_card(staging, with_onnx(card, exported))
     return target
 
 

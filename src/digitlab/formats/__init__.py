@@ -43,13 +43,21 @@ from digitlab.formats.cards import (
     with_onnx,
     write_card,
 )
-from digitlab.formats.checkpoints import checkpoint_dir, completed_epochs, weights_path, write_checkpoint
+from digitlab.formats.checkpoints import (
+    checkpoint_dir,
+    completed_epochs,
+    list_checkpoints,
+    restore_checkpoint,
+    write_checkpoint,
+)
 from digitlab.formats.config import CONFIG_FIELD_MEANINGS, EXTRA_DATA_KINDS, LR_SCHEDULES, TINY_LIMITS, RunConfig
 from digitlab.formats.ensembles import ensemble_members, is_ensemble_card
 from digitlab.formats.files import (
     atomic_path,
+    check_writable,
     file_sha256,
     read_json,
+    read_json_or_none,
     staged_files,
     write_bytes_atomic,
     write_json_atomic,
@@ -65,6 +73,7 @@ from digitlab.formats.history import (
 from digitlab.formats.lookup import (
     READER_MODEL,
     default_shipped_model,
+    finite_number,
     model_temperature,
     resolve_model_path,
     sidecar_value,
@@ -81,6 +90,7 @@ from digitlab.formats.manifest import (
     write_manifest,
 )
 from digitlab.formats.metrics import DIRECTION_ARROW, PAIR_ARROW, read_metrics, write_metrics
+from digitlab.formats.runlist import list_runs, run_summary
 from digitlab.formats.results import markdown_table, write_results, write_results_json
 from digitlab.formats.tensorboard import run_training_seconds, training_seconds
 
@@ -89,11 +99,12 @@ __all__ = [
     "build_manifest", "bundled_models_dir", "file_problem", "looks_like_onnx", "model_file", "read_manifest",
     "refresh_bundled", "staged_files", "with_requirements", "write_manifest",
     "CARD", "CONFIG_FIELD_MEANINGS", "DIRECTION_ARROW", "ENSEMBLE", "EXTRA_DATA_KINDS", "HISTORY_COLUMNS", "HISTORY_COLUMNS_WITH_VALIDATION", "LR_SCHEDULES", "PAIR_ARROW", "READER_MODEL", "TINY_LIMITS",
-    "RunConfig", "atomic_path", "card_from_run", "checkpoint_dir", "completed_epochs", "default_shipped_model", "ensemble_members",
-    "file_sha256", "is_ensemble", "is_ensemble_card",
-    "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",
-    "read_metrics", "resolve_model_path", "run_training_seconds", "rundir", "shipped_models", "sidecar_value",
-    "training_seconds", "trim_history", "weights_path", "with_onnx", "write_bytes_atomic", "write_card",
+    "RunConfig", "atomic_path", "card_from_run", "check_writable", "checkpoint_dir", "completed_epochs", "default_shipped_model", "ensemble_members",
+    "file_sha256", "finite_number", "is_ensemble", "is_ensemble_card",
+    "list_checkpoints", "list_runs", "markdown_table", "model_card", "model_temperature", "models_dir", "read_card", "read_history", "read_history_rows", "read_json",
+    "read_json_or_none",
+    "read_metrics", "resolve_model_path", "run_training_seconds", "run_summary", "rundir", "shipped_models", "sidecar_value",
+    "restore_checkpoint", "training_seconds", "trim_history", "with_onnx", "write_bytes_atomic", "write_card",
     "write_checkpoint", "write_json_atomic", "write_metrics", "write_results", "write_results_json",
     "write_text_atomic",
 ]

@@ -14,6 +14,8 @@ reproduce it (`command` records the exact CLI call).
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import shlex
 import sys
 from datetime import datetime, timezone
@@ -120,9 +122,47 @@ class RunConfig:
 
     @classmethod
     def load(cls, path: Path) -> "RunConfig":
+        """The config saved in `path`; a damaged file, a field of the wrong type or an unknown field is a UserError.
+
+        Unknown fields are refused rather than dropped: a run whose config this
+        digitlab cannot fully honour (a newer version's, or a hand edit) must not
+        be resumed or shipped as if it had been made with the fields it knows.
+        """
         values = read_json(path)
-        known = {field.name for field in dataclasses.fields(cls)}
-        return cls(**{key: value for key, value in values.items() if key in known})
+        fields = {field.name: field.type for field in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise UserError(f"{path} has fields this digitlab does not know ({', '.join(unknown)}); it was written "
+                            "by a newer digitlab or edited by hand, so the run cannot be repeated as recorded.")
+        for name, value in values.items():
+            if not _has_type(value, fields[name]):
+                raise UserError(f"{path} is damaged: {name} must be {_TYPE_WORDS[fields[name]]}, "
+                                f"got {json.dumps(value)[:60]}.")
+        return cls(**values)
+
+
+# Each field type of RunConfig (as written in the annotations) and how a message names it.
+_TYPE_WORDS = {
+    "str": "a string", "int": "an integer", "float": "a finite number", "bool": "true or false",
+    "str | None": "a string or null", "int | None": "an integer or null", "list[str]": "a list of strings",
+}
+
+
+def _has_type(value, annotation: str) -> bool:
+    """Whether a JSON value fits a RunConfig field's annotation (bool is no int here; NaN and ±inf are no float)."""
+    if annotation.endswith(" | None"):
+        return value is None or _has_type(value, annotation.removesuffix(" | None"))
+    if annotation == "list[str]":
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    if annotation == "bool":
+        return isinstance(value, bool)
+    if annotation == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if annotation == "float":
+        # An integer past float's range (10**400 is valid JSON) is no usable number either.
+        return (isinstance(value, float) and math.isfinite(value)) or (
+            isinstance(value, int) and not isinstance(value, bool) and abs(value) < 2**1000)
+    return isinstance(value, str)
 
 
 # What each field of config.json means, in a learner's words: the report's

@@ -40,12 +40,13 @@ def ensemble_members(card_path: str | Path) -> list[Path]:
         raise UserError(f"{card_path} is not an ensemble's card; pass a model.keras, a model.onnx or a model folder.")
     folder = card_path.parent
     models_root = folder.parent  # the members are shipped beside the ensemble
-    name = card.get("name") or folder.name
+    name = card.get("name") if isinstance(card.get("name"), str) and card.get("name") else folder.name
     paths = []
     for member in members:
-        member_name = str(member.get("model", ""))
-        if not member_name or "/" in member_name or "\\" in member_name or member_name in (".", ".."):
-            raise UserError(f"{card_path} names a member {member_name!r} that is not a shipped model's name.")
+        member_name = member.get("model") if isinstance(member, dict) else None
+        if not isinstance(member_name, str) or not member_name or "/" in member_name or "\\" in member_name or member_name in (".", ".."):
+            shown = repr(member_name if isinstance(member_name, str) else member)[:60]
+            raise UserError(f"{card_path} names a member {shown} that is not a shipped model's name.")
         path = models_root / member_name / rundir.MODEL
         if not path.is_file():
             raise UserError(f"the ensemble {name!r} needs its member {member_name!r}, but {path} does not exist; "

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from digitlab.errors import UserError
 from digitlab.formats.files import atomic_path
 
 # Keras' CSVLogger writes the logs in sorted order after "epoch".
@@ -25,18 +26,26 @@ HISTORY_COLUMNS_WITH_VALIDATION = HISTORY_COLUMNS + ["val_accuracy", "val_loss"]
 
 
 def _rows(history_path: Path) -> tuple[list[str], list[dict]]:
-    """(header, complete rows); rows that do not parse (a torn last line) are dropped."""
-    with Path(history_path).open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        header = list(reader.fieldnames or [])
-        rows = []
-        for row in reader:
-            try:
-                int(row["epoch"])
-                [float(row[name]) for name in header if name != "epoch"]
-            except (KeyError, TypeError, ValueError):
-                continue
-            rows.append(row)
+    """(header, complete rows); rows that do not parse (a torn last line) are dropped.
+
+    A file that is no CSV text at all (binary bytes, a line past the csv module's
+    field limit) is a UserError naming it, not a decoding error from deep inside.
+    """
+    try:
+        with Path(history_path).open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header = [str(name) for name in reader.fieldnames or []]
+            rows = []
+            for row in reader:
+                try:
+                    int(row["epoch"])
+                    [float(row[name]) for name in header if name != "epoch"]
+                except (KeyError, TypeError, ValueError):
+                    continue
+                rows.append(row)
+    except (UnicodeDecodeError, csv.Error) as error:
+        reason = "not UTF-8 text" if isinstance(error, UnicodeDecodeError) else str(error)
+        raise UserError(f"{history_path} is not a history CSV file ({reason}); it is damaged.") from None
     return header, rows
 
 

@@ -16,12 +16,22 @@ Every failure is a UserError with one sentence saying what to do.
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
 from digitlab.errors import UserError
 from digitlab.formats import rundir
-from digitlab.formats.cards import CARD, MODELS_DIR_ENVIRONMENT, is_ensemble, model_file, models_dir, shipped_models
+from digitlab.formats.cards import (
+    CARD,
+    ENSEMBLE,
+    MODELS_DIR_ENVIRONMENT,
+    is_ensemble,
+    model_file,
+    models_dir,
+    read_card,
+    shipped_models,
+)
+from digitlab.formats.files import read_json_or_none
 from digitlab.formats.manifest import read_manifest
 
 # The shipped model made for reading photos, scans and drawings (`train --extra-data`):
@@ -47,10 +57,25 @@ def default_shipped_model(purpose: str = "mnist", directory: Path | None = None)
     if purpose == "images" and READER_MODEL in shipped:
         return shipped[READER_MODEL]
     singles = [card for card in shipped.values()
-               if card.get("architecture") != "ensemble" and card.get("validation_accuracy") is not None
+               if card.get("architecture") != "ensemble" and finite_number(card.get("validation_accuracy")) is not None
                and Path(card["path"]).name == rundir.MODEL]
-    return max(singles, key=lambda card: (card["validation_accuracy"], -card.get("validation_loss", 0.0)),
-               default=None)
+    return max(singles, key=lambda card: (finite_number(card["validation_accuracy"]),
+                                          -(finite_number(card.get("validation_loss")) or 0.0)), default=None)
+
+
+def finite_number(value) -> float | None:
+    """A figure read from a card or metrics file as a float; None when it is missing or no finite number.
+
+    JSON from disk may hold a string, a list, NaN or 10**400 where a number belongs
+    (a damaged or hand-edited file): those are None, never an exception.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
 
 
 def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose: str = "mnist") -> Path:
@@ -81,6 +106,8 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose:
         found = model_file(candidate)
         if found is not None:
             return found
+        if (candidate / CARD).is_file() and read_card(candidate).get("architecture") == ENSEMBLE:
+            return candidate / CARD  # read_card says if the card is damaged; its members are checked where used
         raise UserError(f"{candidate} has no {rundir.MODEL}; did its training finish?")
     if candidate.is_file():
         return candidate
@@ -92,6 +119,11 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose:
         return latest / rundir.MODEL
     if candidate.suffix or "/" in spec:
         raise UserError(f"model file {spec} does not exist.")
+    if (models_dir() / spec / CARD).is_file():
+        read_card(models_dir() / spec)  # a damaged card hides its model from shipped_models: say so
+        if model_file(models_dir() / spec) is None:
+            raise UserError(f"{models_dir() / spec} has a card but no model file; fetch it again with "
+                            f"`digitlab models pull {spec}`.")
     if spec in read_manifest()["models"]:
         raise UserError(f"model {spec!r} is not installed in {models_dir()}; fetch it with "
                         f"`digitlab models pull {spec}`.")
@@ -102,10 +134,8 @@ def resolve_model_path(spec: str | None, runs_dir: str | Path = "runs", purpose:
 
 
 def _is_ensemble_folder(folder: Path) -> bool:
-    try:
-        return is_ensemble(json.loads((folder / CARD).read_text(encoding="utf-8")))
-    except (OSError, ValueError, AttributeError):
-        return False
+    card = read_json_or_none(folder / CARD)
+    return card is not None and is_ensemble(card)
 
 
 def sidecar_value(model_path: str | Path, *lookups: tuple[str, ...], default=None):
@@ -117,11 +147,11 @@ def sidecar_value(model_path: str | Path, *lookups: tuple[str, ...], default=Non
     """
     folder = Path(model_path).parent
     for file_name, *keys in lookups:
+        value = read_json_or_none(folder / file_name)  # None when absent or damaged: try the next lookup
         try:
-            value = json.loads((folder / file_name).read_text(encoding="utf-8"))
             for key in keys:
                 value = value[key]
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, IndexError):
             continue
         if value is not None:
             return value
@@ -129,9 +159,11 @@ def sidecar_value(model_path: str | Path, *lookups: tuple[str, ...], default=Non
 
 
 def model_temperature(model_path: str | Path) -> float:
-    """The calibration temperature of a model: from its card (shipped) or its run's metrics.json; else 1."""
+    """The calibration temperature of a model: from its card (shipped) or its run's metrics.json; else 1.
+
+    A value that is no positive finite number (a damaged or hand-edited card) counts as
+    unknown: dividing logits by 0, a negative number or NaN would turn confidences into nonsense.
+    """
     value = sidecar_value(model_path, (CARD, "temperature"), (rundir.METRICS, "calibration", "temperature"))
-    try:
-        return float(value) if value is not None else 1.0
-    except (TypeError, ValueError):
-        return 1.0
+    temperature = finite_number(value)
+    return temperature if temperature is not None and temperature > 0 else 1.0

@@ -17,7 +17,7 @@ digitlab.train, shipping is digitlab.export.
 from digitlab.models import cnn, mlp  # noqa: F401  (registers the built-in architectures)
 from digitlab.models.backend import choose_backend, import_keras, keras_without_tensorflow
 from digitlab.models.ensemble import build_ensemble
-from digitlab.models.keras_files import load_keras_model
+from digitlab.models.keras_files import check_digit_model, check_keras_file, load_keras_model
 from digitlab.models.registry import (
     create_model,
     list_models,
@@ -28,6 +28,6 @@ from digitlab.models.registry import (
 )
 
 __all__ = [
-    "build_ensemble", "choose_backend", "create_model", "import_keras", "keras_without_tensorflow",
+    "build_ensemble", "check_digit_model", "check_keras_file", "choose_backend", "create_model", "import_keras", "keras_without_tensorflow",
     "list_models", "load_keras_model", "model_description", "model_recipe", "register_model", "require_model",
 ]

@@ -70,8 +70,8 @@ def run_pipeline(
     with timer("import_keras"):
         keras = import_keras()
         # Heavy: training loads Keras' backend, the report matplotlib; timed as the run's first step.
-        from digitlab import report
-        from digitlab.train import compile_model, enable_compilation_cache, fit, resolve_engine, seed_everything
+        from digitlab import report  # noqa: F401 - loaded here so the import is timed with Keras'
+        from digitlab.train import enable_compilation_cache, resolve_engine
 
         if keras.backend.backend() == "jax":
             # Before the model is built: Keras compiles one small XLA program per
@@ -88,9 +88,32 @@ def run_pipeline(
     logger.info("Data: %s, %s training and %s test images (%s)", dataset.name, f"{len(x_train):,}",
                 f"{len(x_test):,}", dataset.source)
     run_dir = Path(resume_dir) if resume_dir else rundir.new_run_dir(config.runs_dir, config.model)
-    config.save(run_dir / rundir.CONFIG)
-    logger.info("Run directory: %s", run_dir)
+    with rundir.run_lock(run_dir):  # one process per run: a second --resume of it is refused
+        config.save(run_dir / rundir.CONFIG)
+        rundir.mark_status(run_dir, rundir.RUNNING)
+        logger.info("Run directory: %s", run_dir)
+        try:
+            return _train_evaluate_save(config, run_dir, resume_dir is not None, timer, engine, initial,
+                                        dataset, (x_train, y_train), (x_test, y_test), verbose)
+        except BaseException as error:
+            # Exceptions mark the run failed; Ctrl-C (KeyboardInterrupt) and SystemExit, interrupted.
+            # A kill -9 writes nothing: `digitlab runs` then sees the lock free and says interrupted.
+            status = rundir.FAILED if isinstance(error, Exception) else rundir.INTERRUPTED
+            reason = (str(error).splitlines() or [type(error).__name__])[0]
+            try:
+                rundir.mark_status(run_dir, status, error=f"{type(error).__name__}: {reason}"[:300])
+            except OSError:
+                pass  # e.g. the disk that failed the run is full: the run's own error is the one to show
+            raise
 
+
+def _train_evaluate_save(config: RunConfig, run_dir: Path, resumed: bool, timer: StepTimer, engine: str,
+                         initial, dataset, train_data, test_data, verbose) -> RunResult:
+    """Everything after the run directory is made: train, evaluate, calibrate, draw, save, report."""
+    from digitlab import report  # heavy (matplotlib), loaded by run_pipeline already
+    from digitlab.train import compile_model, fit, seed_everything  # heavy (Keras), loaded already
+
+    (x_train, y_train), (x_test, y_test) = train_data, test_data
     with timer("figures"):
         report.sample_grid(x_train[:9], y_train[:9], run_dir / "samples.png", class_names=dataset.class_names)
 
@@ -112,7 +135,7 @@ def run_pipeline(
         model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)
     compile_model(model, config, n_images=len(x_train), n_extra=0 if extra is None else len(extra[0]))
     # A resumed run was partly trained by earlier processes; their time is in the run's logs.
-    earlier_training = (training_seconds(run_dir) or 0.0) if resume_dir else 0.0
+    earlier_training = (training_seconds(run_dir) or 0.0) if resumed else 0.0
     with timer("train"):
         history = fit(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose,
                       extra=extra)
@@ -164,7 +187,7 @@ def run_pipeline(
         "reload_accuracy": reload_accuracy,
         # All of the run's training, across --resume (timings_seconds.train is this process's part).
         "train_seconds": round(earlier_training + timer.seconds["train"], 3),
-        "resumed": resume_dir is not None,
+        "resumed": resumed,
         "parameters": int(model.count_params()),
         "epochs_run": len(next(iter(history.values()), [])),
         "final_history": {name: values[-1] for name, values in history.items()},
@@ -175,9 +198,11 @@ def run_pipeline(
         metrics["init_from"] = {"model": config.init_from, "sha256": file_sha256(initial[1])}
     if extra is not None:
         metrics["extra_training_digits"] = int(len(extra[0]))
+    metrics["status"] = rundir.RUNNING  # until the report is written too
     _write_metrics(run_dir, metrics, timer)
     with timer("report"):
         report_path = report.write_report(run_dir)
+    metrics["status"] = rundir.FINISHED
     _write_metrics(run_dir, metrics, timer)
     return RunResult(run_dir=run_dir, metrics=metrics, report_path=report_path)
 
@@ -195,12 +220,13 @@ def resume_config(run_dir: Path, epochs: int | None) -> RunConfig:
     config = RunConfig.load(run_dir / rundir.CONFIG)
     if epochs is not None:
         config.epochs = epochs
+    rundir.refuse_if_training(run_dir)
     done = completed_epochs(run_dir)
-    finished = (run_dir / rundir.MODEL).is_file() and (run_dir / rundir.METRICS).is_file()
+    finished = rundir.run_status(run_dir) == rundir.FINISHED and (run_dir / rundir.MODEL).is_file()
     if finished and done >= config.epochs:
         # Nothing to train: going on would only evaluate and save the same model again
-        # over a finished run's files. (A run killed after training but before its
-        # model.keras and metrics.json were written does resume: from its checkpoint.)
+        # over a finished run's files. (A run killed after training but before it
+        # finished does resume: from its checkpoint, straight to evaluation.)
         trained = f"{done} epoch" + ("" if done == 1 else "s")
         raise UserError(f"{run_dir} is finished ({trained} trained); to train it further, pass "
                         f"--epochs with more than {done}.")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.formats import CARD, model_temperature, resolve_model_path, rundir, sidecar_value
+from digitlab.formats import CARD, finite_number, model_temperature, resolve_model_path, rundir, sidecar_value
 from digitlab.recognize.runtimes import INT8_FILE, ONNX_FILE, open_runtime
 from digitlab.recognize.temperature import apply_temperature
 from digitlab.vision import ImageError, analyze, normalize_pixels, write_debug_images
@@ -86,7 +86,7 @@ def _model_info(path: Path, name: str, runtime) -> dict:
     if runtime.name == "onnx-int8":  # the int8 file's own figure, when its card records one
         accuracy = sidecar_value(path, (CARD, "onnx_int8", "test_accuracy"))
     return {
-        "name": name, "path": str(path), "runtime": runtime.name, "test_accuracy": accuracy,
+        "name": name, "path": str(path), "runtime": runtime.name, "test_accuracy": finite_number(accuracy),
         "parameters": runtime.parameters,
     }
 

@@ -40,8 +40,16 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.errors import UserError, error_reason
-from digitlab.formats import CARD, ensemble_members, file_sha256, is_ensemble_card, rundir, sidecar_value
-from digitlab.models import import_keras, load_keras_model
+from digitlab.formats import (
+    CARD,
+    ensemble_members,
+    file_sha256,
+    finite_number,
+    is_ensemble_card,
+    rundir,
+    sidecar_value,
+)
+from digitlab.models import check_digit_model, import_keras, load_keras_model
 
 RUNTIMES = ("auto", "onnx", "onnx-int8", "keras")
 ONNX_FILE = "model.onnx"
@@ -71,7 +79,7 @@ class KerasRuntime:
     def __init__(self, model_path: Path):
         import_keras()
         self.path = Path(model_path)
-        self._model = load_keras_model(self.path)
+        self._model = load_keras_model(self.path)  # refuses files that are no 28×28 → 10 classifier
         self._input_shape = tuple(self._model.input_shape[1:])
         self.parameters = int(self._model.count_params())
         self._lock = threading.Lock()  # Keras models are not safe to call from two threads at once
@@ -79,7 +87,7 @@ class KerasRuntime:
     def predict(self, batch: np.ndarray) -> np.ndarray:
         inputs = np.asarray(batch, dtype=np.float32).reshape((len(batch),) + self._input_shape)
         with self._lock:
-            return np.asarray(self._model.predict_on_batch(inputs), dtype=np.float64)
+            return checked_probabilities(self._model.predict_on_batch(inputs), len(batch), self.path)
 
 
 class OnnxRuntime:
@@ -109,9 +117,16 @@ class OnnxRuntime:
             )
         except Exception as error:  # ONNX Runtime raises its own exception types for bad files.
             raise UserError(
-                f"{self.path} could not be loaded as an ONNX model ({error_reason(error)}); is the file complete?"
+                f"{self.path} could not be loaded as an ONNX model ({_onnx_reason(error)}); is the file complete?"
             ) from None
-        model_input = self._session.get_inputs()[0]
+        inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
+        if len(inputs) != 1 or not outputs or inputs[0].type != "tensor(float)":
+            raise UserError(f"{self.path} is not a digit classifier (it does not take one float image batch); "
+                            "pass a model digitlab exported.")
+        # A digit model takes (batch, 28, 28) or another layout of 784 values, and gives (batch, 10);
+        # symbolic sizes (strings) are only known when it runs, and are checked then (predict).
+        check_digit_model(_ShapeView(inputs[0].shape, outputs[0].shape), self.path)
+        model_input = inputs[0]
         self._input_name = model_input.name
         self._input_shape = tuple(model_input.shape[1:])
         self.parameters = _onnx_parameter_count(self.path)
@@ -134,7 +149,12 @@ class OnnxRuntime:
     def predict(self, batch: np.ndarray) -> np.ndarray:
         inputs = np.ascontiguousarray(batch, dtype=np.float32).reshape((len(batch),) + self._input_shape)
         # InferenceSession.run is thread-safe: no lock, concurrent calls share the pool.
-        return np.asarray(self._session.run(None, {self._input_name: inputs})[0], dtype=np.float64)
+        try:
+            outputs = self._session.run(None, {self._input_name: inputs})[0]
+        except Exception as error:  # a model whose graph fails on real input (ONNX Runtime's own types)
+            raise UserError(f"{self.path} failed to run ({_onnx_reason(error)}); is it a digit model "
+                            "digitlab exported?") from None
+        return checked_probabilities(outputs, len(batch), self.path)
 
 
 class EnsembleRuntime:
@@ -171,10 +191,42 @@ def _shared_arena(onnxruntime) -> bool:
         return _SHARED_ARENA[0]
 
 
+class _ShapeView:
+    """An ONNX session's input and output shapes, as check_digit_model reads a Keras model's."""
+
+    def __init__(self, input_shape: list, output_shape: list):
+        # ONNX Runtime gives symbolic sizes as strings (e.g. "batch") and unknown ones as None. An image
+        # size must be fixed (predict reshapes to it); a symbolic class count is checked when the model runs.
+        self.input_shape = (None, *(size if isinstance(size, int) else None for size in input_shape[1:]))
+        self.output_shape = (None, *(size if isinstance(size, int) else 10 for size in output_shape[1:]))
+
+
+def checked_probabilities(outputs, count: int, model_path: Path) -> np.ndarray:
+    """A model's outputs as (count, 10) float64 scores; UserError if they are no such thing (a foreign model)."""
+    scores = np.asarray(outputs, dtype=np.float64)
+    if scores.shape != (count, 10):
+        raise UserError(f"{model_path} gave outputs of shape {scores.shape} for {count} images, not {count}×10 "
+                        "class scores; it is not a digit classifier.")
+    if not np.all(np.isfinite(scores)):
+        raise UserError(f"{model_path} gave scores that are not finite numbers (NaN or infinity); the model is "
+                        "damaged.")
+    return scores
+
+
+def _onnx_reason(error: Exception) -> str:
+    """ONNX Runtime's message without its "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model from X failed:" prefix."""
+    reason = error_reason(error)
+    for marker in (" failed:", "] : "):
+        if marker in reason:
+            reason = reason.rsplit(marker, 1)[-1]
+    reason = reason.split(" : ")[-1].strip()
+    return reason or type(error).__name__
+
+
 def _onnx_parameter_count(onnx_path: Path) -> int | None:
     """Trainable-plus-state parameter count from the card or metrics beside the file (ONNX folds some)."""
-    value = sidecar_value(onnx_path, (CARD, "parameters"), (rundir.METRICS, "parameters"))
-    return int(value) if isinstance(value, (int, float)) else None
+    value = finite_number(sidecar_value(onnx_path, (CARD, "parameters"), (rundir.METRICS, "parameters")))
+    return int(value) if value is not None else None
 
 
 def open_runtime(model_path: str | Path, runtime: str = "auto", threads: int | None = None, *,

@@ -17,7 +17,6 @@ run dir is HTML-escaped.
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -51,7 +50,7 @@ def _read_history(path: Path, notes: list[str]) -> list[dict]:
         return []
     try:
         rows = read_history_rows(path)
-    except (OSError, UnicodeDecodeError, csv.Error) as error:
+    except (OSError, UserError) as error:
         notes.append(f"{path.name} could not be read ({error}).")
         return []
     # Keras' CSVLogger counts epochs from 0; the page counts from 1 like the plot.

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import zipfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -46,6 +45,7 @@ from PIL import Image
 
 import digitlab.vision
 from digitlab.data import cache_dir as default_cache_dir
+from digitlab.data import read_npz
 from digitlab.errors import UserError
 from digitlab.formats import EXTRA_DATA_KINDS
 from digitlab.synth.photos import TRAINING_SEEDS, render_photo
@@ -197,10 +197,12 @@ def extra_training_data(
         key = f"{kind}-{count}"
     path = default_cache_dir(cache_dir) / "extra" / f"{key}-vision{vision_code_hash()}.npz"
     try:
-        with np.load(path) as cached:
-            return cached["x"], cached["y"]
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-        pass  # not made yet, or unreadable: make it again
+        cached = read_npz(path, ("x", "y"))  # never unpickles, never trusts a header's size
+        x, y = cached["x"], cached["y"]
+        if x.ndim == 3 and x.shape[1:] == (28, 28) and x.dtype == np.float32 and y.shape == (len(x),):
+            return x, y
+    except (OSError, ValueError):  # not made yet, or damaged (NpzError is a ValueError): make it again
+        pass
     if kind == "lowres":
         x, y = lowres_digits(images, labels, seed)
     else:

@@ -7,8 +7,9 @@ Usage:
     history = fit(model, x_train, y_train, config, run_dir)   # dict of per-epoch lists
 
 `fit` writes history.csv (CSVLogger), TensorBoard logs and a checkpoint at every
-epoch end (BackupAndRestore). Calling `fit` again on the same run dir, e.g. after
-a crash or Ctrl-C, continues from the last finished epoch (`digitlab train --resume`).
+epoch end (checkpointing.EpochCheckpoint, atomic). Calling `fit` again on the same
+run dir, e.g. after a crash, kill or Ctrl-C, continues from the newest readable
+checkpoint (`digitlab train --resume`).
 """
 
 from __future__ import annotations
@@ -23,14 +24,12 @@ from digitlab.data import split_validation, validation_size
 from digitlab.errors import UserError
 from digitlab.formats import (
     RunConfig,
-    checkpoint_dir,
-    completed_epochs,
     read_history,
     rundir,
     trim_history,
-    weights_path,
 )
 from digitlab.train.augment import augmented_dataset
+from digitlab.train.checkpointing import EpochCheckpoint, restore
 from digitlab.train.fast.engine import fit_fast
 
 
@@ -122,23 +121,21 @@ def fit(
     """
     run_dir = Path(run_dir)
     history_path = run_dir / rundir.HISTORY
-    resumed_from = completed_epochs(run_dir)
-    trim_history(history_path, resumed_from)
+    # Every epoch done (the process stopped after training, before the model was
+    # saved) resumes too: the trained weights are then the checkpoint's.
+    resumed_from = restore(model, run_dir)
+    trim_history(history_path, resumed_from)  # rows of epochs past the checkpoint are trained again
     if resumed_from >= config.epochs:
-        # Every epoch is done (the process stopped after training, before the model was
-        # saved): the trained weights are the checkpoint's, not the fresh model's.
-        model.optimizer.build(model.trainable_variables)  # the checkpoint holds Adam's state too
-        model.load_weights(weights_path(run_dir))
         return read_history(history_path)
     if resolve_engine(config) == "fast":
         # The fast engine writes the same history, logs and checkpoints itself.
-        fit_fast(model, images, labels, config, run_dir, verbose=verbose)
+        fit_fast(model, images, labels, config, run_dir, verbose=verbose, first_epoch=resumed_from)
         return read_history(history_path)
     callbacks = [
-        # Saves weights, optimizer state and the epoch number after every epoch;
-        # kept after training so `--resume RUN --epochs N` can train further.
-        keras.callbacks.BackupAndRestore(str(checkpoint_dir(run_dir)), delete_checkpoint=False),
+        # The history row first, then the checkpoint (kept after training, so
+        # `--resume RUN --epochs N` can train further).
         keras.callbacks.CSVLogger(str(history_path), append=resumed_from > 0),
+        EpochCheckpoint(run_dir),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / rundir.TENSORBOARD_LOGS), write_graph=False),
     ]
     # Held out: the same last images validation_split would take. Only training
@@ -154,6 +151,7 @@ def fit(
             images,
             labels,
             epochs=config.epochs,
+            initial_epoch=resumed_from,
             batch_size=config.batch_size,
             validation_split=config.validation_split,
             callbacks=callbacks,
@@ -165,6 +163,7 @@ def fit(
             train_images,
             train_labels,
             epochs=config.epochs,
+            initial_epoch=resumed_from,
             batch_size=config.batch_size,
             validation_data=validation,
             callbacks=callbacks,
@@ -174,6 +173,7 @@ def fit(
         model.fit(
             augmented_dataset(train_images, train_labels, config.batch_size, config),
             epochs=config.epochs,
+            initial_epoch=resumed_from,
             shuffle=False,  # the dataset reshuffles itself every epoch
             validation_data=validation,
             callbacks=callbacks,

@@ -17,9 +17,9 @@ and tests are digitlab.synth; printing results is the CLI's.
 """
 
 from digitlab.vision.debug import write_debug_images
-from digitlab.vision.errors import ImageError
+from digitlab.vision.errors import ImageError, PixelsError
 from digitlab.vision.pipeline import DigitCrop, PageAnalysis, analyze
 from digitlab.vision.preprocess import normalize_pixels
 
-__all__ = ["DigitCrop", "ImageError", "PageAnalysis", "analyze", "normalize_pixels",
+__all__ = ["DigitCrop", "ImageError", "PageAnalysis", "PixelsError", "analyze", "normalize_pixels",
            "write_debug_images"]

@@ -15,6 +15,8 @@ Writes, in pipeline order:
     5-digits.png        the working image with each digit's box, reading order and answer
     6-digit-<n>-<d>.png each model input (28×28, enlarged 10×), n = position, d = digit read
     result.txt          the prediction, confidences and why nothing was read
+
+Each file is written atomically (digitlab.formats), so a full disk leaves no half PNG.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from digitlab.formats import atomic_path, write_text_atomic
+
 ENLARGE = 10
+
+
+def _save(image: Image.Image, path: Path) -> None:
+    with atomic_path(path) as partial:
+        image.save(partial, format="PNG")
 
 
 def _to_png(values: np.ndarray) -> Image.Image:
@@ -50,8 +59,8 @@ def write_debug_images(analysis, result, directory: Path) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     for name, values in analysis.stages.items():
-        _to_png(values).save(directory / f"{name}.png")
-    _boxes_image(analysis, result).save(directory / "5-digits.png")
+        _save(_to_png(values), directory / f"{name}.png")
+    _save(_boxes_image(analysis, result), directory / "5-digits.png")
     lines = [
         f"ink: {'dark on light' if analysis.dark_ink else 'light on dark'} (made bright for the model)",
         f"threshold: {analysis.threshold:.3f}",
@@ -68,11 +77,11 @@ def write_debug_images(analysis, result, directory: Path) -> Path:
             ranked = ", ".join(f"{k}: {reading.probabilities[k]:.3f}" for k in top)
             lines.append(f"digit {index + 1}: box {list(crop.box)} → {digit}  ({ranked})")
         enlarged = _to_png(crop.model_input).resize((28 * ENLARGE, 28 * ENLARGE), Image.Resampling.NEAREST)
-        enlarged.save(directory / f"6-digit-{index + 1}-{digit}.png")
+        _save(enlarged, directory / f"6-digit-{index + 1}-{digit}.png")
     if result is not None:
         lines.insert(0, f"prediction: {result.prediction!r}  confidence: {result.confidence:.4f}"
                         + (f"  ({result.note})" if result.note else ""))
     elif analysis.note:
         lines.insert(0, analysis.note)
-    (directory / "result.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_text_atomic(directory / "result.txt", "\n".join(lines) + "\n")
     return directory

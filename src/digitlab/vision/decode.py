@@ -33,9 +33,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from digitlab.vision.errors import ImageError
+from digitlab.vision.errors import ImageError, PixelsError
 
 DEFAULT_MAX_PIXELS = 40_000_000
+# The formats Pillow may open (JPEG includes a phone's MPO, a JPEG with a second picture inside).
+# Every other decoder Pillow has (EPS through Ghostscript, PSD, DDS, the old IM, SGI, PPM, ...)
+# stays off: a file from a user is untrusted, and each decoder left on is code its bytes can reach.
+ACCEPTED_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 # Digits in a photo stay 30+ px tall at this size unless they are tiny in the frame,
 # and a phone photo is preprocessed in well under 50 ms.
 WORK_MAX_SIDE = 800
@@ -94,15 +98,20 @@ def _open(source, max_pixels: int) -> Image.Image:
         with warnings.catch_warnings():
             # We apply our own pixel limit below; Pillow's warning would only be noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = Image.open(opener)
+            image = Image.open(opener, formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError:
         raise ImageError(f"{name} has too many pixels to be read safely (limit {max_pixels:,}).", "too_large") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name} is not an image file Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP).",
                          "not_image") from None
-    except OSError as error:
-        raise ImageError(f"{name} could not be opened ({error}).", "corrupt") from None
+    except Exception as error:  # noqa: BLE001 - Pillow's decoders raise OSError, ValueError, NotImplementedError, ...
+        raise ImageError(f"{name} is damaged and cannot be opened ({_reason(error)}).", "corrupt") from None
     return image
+
+
+def _reason(error: Exception) -> str:
+    """A decoder's message, short and without a final period, for "... cannot be decoded: <reason>."."""
+    return (str(error).strip().splitlines() or [""])[0][:200].rstrip(".") or type(error).__name__
 
 
 def _orientation(image: Image.Image) -> int:
@@ -163,23 +172,30 @@ def at_working_size(decoded: DecodedImage, min_side: int = WORK_MIN_SIDE,
     return DecodedImage(gray, decoded.original_size, decoded.scale * factor, decoded.source_mode)
 
 
-def _array_to_gray(array: np.ndarray) -> tuple[np.ndarray, str]:
-    """A numpy image (H, W), (H, W, 1), (H, W, 3) or (H, W, 4), uint8/bool/float → luma in [0, 1]."""
+def _array_to_gray(array: np.ndarray, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
+    """A numpy image (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of any real dtype → luma in [0, 1].
+
+    Values in [0, 1] are kept, 0..255 are divided by 255, larger ones by their
+    maximum; negative values are clipped to black. NaN and infinities, complex
+    numbers, objects, empty arrays and other shapes are a PixelsError.
+    """
     values = np.asarray(array)
-    if values.dtype == bool:
-        values = values.astype(np.float32)
-    if not np.issubdtype(values.dtype, np.number) or values.ndim not in (2, 3) or values.size == 0:
-        raise ValueError(f"an image array must be (H, W) or (H, W, 1|3|4) numbers, got shape {values.shape} "
-                         f"of {values.dtype}")
+    if values.dtype.kind not in "biuf" or values.ndim not in (2, 3) or values.size == 0:
+        raise PixelsError(f"an image array must be (H, W) or (H, W, 1|3|4) real numbers, got shape "
+                          f"{values.shape} of {values.dtype}.")
     if values.ndim == 3 and values.shape[2] not in (1, 3, 4):
-        raise ValueError(f"an image array needs 1, 3 or 4 channels, got {values.shape[2]}")
-    values = values.astype(np.float32)
+        raise PixelsError(f"an image array needs 1, 3 or 4 channels, got {values.shape[2]}.")
+    pixels = values.shape[0] * values.shape[1]
+    if pixels > max_pixels:  # before any copy is made
+        raise ImageError(f"the image has {pixels:,} pixels, more than the limit of {max_pixels:,}.", "too_large")
+    # float64 for wide types, so a huge float64 value is scaled rather than overflowing float32.
+    values = values.astype(np.float64 if values.dtype.itemsize > 4 else np.float32)
     if not np.all(np.isfinite(values)):
-        raise ValueError("the image array contains NaN or infinite values")
+        raise PixelsError("the image array contains NaN or infinite values.")
     # uint8-range values are scaled by 255; values already in [0, 1] are kept.
     if values.max() > 1.0:
         values = values / 255.0 if values.max() <= 255.0 else values / values.max()
-    values = np.clip(values, 0.0, 1.0)
+    values = np.clip(values, 0.0, 1.0).astype(np.float32)
     if values.ndim == 2:
         return values, "L"
     if values.shape[2] == 1:
@@ -199,12 +215,16 @@ def decode_image(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
 def decode_full_size(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedImage:
     """decode_image before the working-size step (a large JPEG is still decoded at a reduced scale)."""
     if isinstance(source, np.ndarray):
-        gray, mode = _array_to_gray(source)
-        if gray.size > max_pixels:
-            raise ImageError(f"the image has {gray.size:,} pixels, more than the limit of {max_pixels:,}.",
-                             "too_large")
+        gray, mode = _array_to_gray(source, max_pixels)
         return DecodedImage(gray, (gray.shape[1], gray.shape[0]), 1.0, mode)
+    with warnings.catch_warnings():
+        # Pillow warns about damaged metadata (a TIFF tag past the end, corrupt EXIF) and reads on; so
+        # does the reader, and a warning line per such file would only be noise on stderr.
+        warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL(\.|$)")
+        return _decode_file(source, max_pixels)
 
+
+def _decode_file(source, max_pixels: int) -> DecodedImage:
     name = describe(source)
     image = _open(source, max_pixels)
     # From the header: nothing is decoded before the pixel limit is checked (a
@@ -234,9 +254,9 @@ def decode_full_size(source, max_pixels: int = DEFAULT_MAX_PIXELS) -> DecodedIma
         gray = _to_gray(image)
     except ImageError:
         raise
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, MemoryError):
         raise ImageError(f"{name} has too many pixels to be read safely (limit {max_pixels:,}).", "too_large") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, TypeError) as error:
-        reason = str(error).strip().rstrip(".") or type(error).__name__
-        raise ImageError(f"{name} is damaged or truncated and cannot be decoded: {reason}.", "corrupt") from None
+    except Exception as error:  # noqa: BLE001 - a damaged file makes Pillow's decoders raise almost any type
+        raise ImageError(f"{name} is damaged or truncated and cannot be decoded: {_reason(error)}.",
+                         "corrupt") from None
     return DecodedImage(gray, (width, height), width / gray.shape[1], source_mode)

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
+from digitlab.vision.errors import PixelsError
 from digitlab.vision.kernels import closing, eroded_count, maximum_3x3, percentile, squared_distance_to_paper
 from digitlab.vision.slant import limit_slant
 from digitlab.vision.threshold import MIN_INK_CONTRAST, InkMask, binarize, binarize_box, otsu_threshold
@@ -53,23 +54,31 @@ TARGET_STROKE_RATIO = 0.13
 
 
 def normalize_pixels(pixels) -> np.ndarray:
-    """A 28×28 array-like (values in [0, 1] or 0..255) → float32 in [0, 1]; ValueError if it is not one."""
+    """A 28×28 array-like (values in [0, 1] or 0..255) → float32 in [0, 1]; PixelsError if it is not one.
+
+    Any real dtype is taken (bool, integers, floats of any width); NaN, infinities,
+    negative values, values past 255, complex numbers, strings and objects are refused.
+    """
     try:
-        image = np.asarray(pixels, dtype=np.float32)
-    except (TypeError, ValueError):
-        raise ValueError("pixels must be a 28×28 array of numbers") from None
-    if image.shape == (784,):
-        image = image.reshape(28, 28)
-    image = np.squeeze(image)
-    if image.shape != (FIELD, FIELD):
-        raise ValueError(f"pixels must be 28×28, got shape {tuple(np.shape(pixels))}")
+        values = np.asarray(pixels)
+    except (TypeError, ValueError):  # ragged nested lists
+        raise PixelsError("pixels must be a 28×28 array of numbers.") from None
+    if values.dtype.kind not in "biuf":  # complex, strings, objects, dates
+        raise PixelsError("pixels must be a 28×28 array of numbers.")
+    if values.shape == (FIELD * FIELD,):
+        values = values.reshape(FIELD, FIELD)
+    values = np.squeeze(values)
+    if values.shape != (FIELD, FIELD):
+        raise PixelsError(f"pixels must be 28×28, got shape {tuple(np.shape(pixels))}.")
+    # float64 holds every uint8/uint16/float32 value exactly, so the range checks see the true values.
+    image = values.astype(np.float64)
     if not np.all(np.isfinite(image)):
-        raise ValueError("pixels contain NaN or infinite values")
+        raise PixelsError("pixels contain NaN or infinite values.")
     if image.min() < 0:
-        raise ValueError("pixels must not be negative")
+        raise PixelsError("pixels must not be negative.")
     if image.max() > 1.0:
         if image.max() > 255.0:
-            raise ValueError("pixels must be in [0, 1] or 0..255")
+            raise PixelsError("pixels must be in [0, 1] or 0..255.")
         image = image / 255.0
     return image.astype(np.float32)
 

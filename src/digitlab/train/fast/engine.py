@@ -15,8 +15,8 @@ the Keras recipe, through Keras' own stateless API (`model.stateless_call`,
 model, so saving, the report and everything downstream are unchanged.
 
 It writes history.csv with the columns of Keras' CSVLogger, TensorBoard scalars,
-and BackupAndRestore-compatible checkpoints (at most every CHECKPOINT_SECONDS and
-at the end), so `--resume` works whichever engine wrote them.
+and the checkpoints of digitlab.formats.checkpoints (at most every
+CHECKPOINT_SECONDS and at the end), so `--resume` works whichever engine wrote them.
 """
 
 from __future__ import annotations
@@ -35,13 +35,11 @@ from digitlab.formats import (
     HISTORY_COLUMNS,
     HISTORY_COLUMNS_WITH_VALIDATION,
     RunConfig,
-    completed_epochs,
     rundir,
-    weights_path,
-    write_checkpoint,
 )
 from digitlab.train.fast.augment import augment_batch
 from digitlab.console import progress
+from digitlab.train.checkpointing import restore, save_checkpoint
 from digitlab.train.fast.convolutions import matmul_convolutions
 
 logger = logging.getLogger(__name__)
@@ -129,18 +127,6 @@ def _write_back(model, state) -> None:
         variable.assign(value)
 
 
-def _save_checkpoint(model, run_dir: Path, epochs_done: int) -> None:
-    """The files keras.callbacks.BackupAndRestore writes (digitlab.formats.checkpoints), so either engine can resume."""
-    write_checkpoint(run_dir, epochs_done, lambda path: model.save_weights(path, overwrite=True))
-
-
-def _restore_checkpoint(model, run_dir: Path) -> int:
-    epochs_done = completed_epochs(run_dir)
-    if epochs_done:
-        model.load_weights(weights_path(run_dir))
-    return epochs_done
-
-
 class _TensorBoardScalars:
     """Per-epoch scalars in the layout Keras' TensorBoard callback uses (logs/train, logs/validation).
 
@@ -176,7 +162,10 @@ class _TensorBoardScalars:
 
     def close(self) -> None:
         for handle in self._files.values():
-            handle.close()
+            try:
+                handle.close()
+            except OSError:
+                pass  # logs only (a full disk): the error that stopped training is the one to report
 
 
 def enable_compilation_cache() -> None:
@@ -198,11 +187,14 @@ def fit_fast(
     config: RunConfig,
     run_dir: Path,
     verbose: int | str = 2,
+    first_epoch: int | None = None,
 ) -> None:
     """Train a compiled Keras model (JAX backend) as `model.fit` would; write history and logs.
 
     verbose: 0 silent; otherwise one logged line per epoch (the line Keras' verbose=2
     prints), and a progress bar over the epochs where stderr is a terminal.
+    first_epoch: epochs already trained, when the caller has restored a checkpoint
+    into `model` (None: restore the run dir's newest readable one here).
     """
     # Heavy: JAX and Keras load only when the fast engine trains.
     import jax
@@ -216,7 +208,8 @@ def fit_fast(
     train_images, train_labels = jax.device_put(train_images), jax.device_put(train_labels)
 
     model.optimizer.build(model.trainable_variables)
-    first_epoch = _restore_checkpoint(model, run_dir)
+    if first_epoch is None:
+        first_epoch = restore(model, run_dir)
     loss_function = keras.losses.get(config.loss)
     run_epoch = _epoch_program(model, loss_function, config.batch_size, n_train,
                                augment_config=config if config.augment else None)
@@ -251,8 +244,13 @@ def fit_fast(
                 if evaluate is not None:
                     val_loss, val_accuracy = evaluate(state[0], state[1], validation_images, validation_labels)
                     row.update(val_accuracy=float(val_accuracy), val_loss=float(val_loss))
-                writer.writerow(row)
-                handle.flush()
+                try:
+                    writer.writerow(row)
+                    handle.flush()
+                except OSError as error:
+                    # A full disk: the CLI's one sentence names the file (the error itself names none).
+                    error.filename = error.filename or str(history_path)
+                    raise
                 tensorboard.write(epoch, {name: value for name, value in row.items() if name != "epoch"})
                 if verbose:
                     # Keras' verbose=2 line; on a terminal it scrolls above the bar (cli/logs.py).
@@ -262,7 +260,7 @@ def fit_fast(
                 bar.update()
                 if time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS or epoch == config.epochs - 1:
                     _write_back(model, state)
-                    _save_checkpoint(model, run_dir, epoch + 1)
+                    save_checkpoint(model, run_dir, epoch + 1)  # the Keras loop's files: either engine resumes
                     last_checkpoint = time.perf_counter()
     finally:
         tensorboard.close()

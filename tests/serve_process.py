@@ -7,6 +7,10 @@ Usage:
     status = server.stop(signal.SIGINT, timeout=20)                  # exit status
     log_text = server.log_text()
 
+    server.process.send_signal(signal.SIGTERM)                       # or step by step:
+    server.wait_for_output("Waiting for connections to close", timeout=30)   # once the server logged it
+    status = server.wait(timeout=30)
+
 The server's output is read line by line as it comes and copied to log_path. It
 is ready once uvicorn logged "Uvicorn running on" (the socket listens) and every
 worker logged "Application startup complete." (its app, model included, is loaded).
@@ -41,6 +45,9 @@ class ServeProcess:
         self._listening = False
         self._started = 0
         self._ready = threading.Event()
+        self._output: list[str] = []
+        self._output_changed = threading.Condition()
+        self._output_ended = False
         self.process = subprocess.Popen(
             [sys.executable, "-m", "digitlab", "serve", "--port", str(self.port), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -64,22 +71,43 @@ class ServeProcess:
                 log.write(line)
                 log.flush()
                 text = line.decode(errors="replace")
+                with self._output_changed:
+                    self._output.append(text)
+                    self._output_changed.notify_all()
                 self._listening |= LISTENING in text
                 self._started += STARTED in text
                 if self._is_ready():
                     self._ready.set()
+        with self._output_changed:
+            self._output_ended = True
+            self._output_changed.notify_all()
         self._ready.set()
+
+    def wait_for_output(self, text: str, timeout: float) -> str:
+        """The first line of output containing text, once the server printed it; fail the test if it does not in time."""
+        def found() -> str | None:
+            return next((line for line in self._output if text in line), None)
+
+        with self._output_changed:
+            self._output_changed.wait_for(lambda: found() is not None or self._output_ended, timeout)
+            line = found()
+        if line is None:
+            pytest.fail(f"digitlab serve did not print {text!r} within {timeout:.0f} s:\n{self.log_text()}")
+        return line
 
     def stop(self, signal_number: int, timeout: float) -> int:
         """Send the signal and return the exit status; fail the test if it does not exit in time."""
         self.process.send_signal(signal_number)
+        return self.wait(timeout, f"of signal {signal_number}")
+
+    def wait(self, timeout: float, after: str = "") -> int:
+        """The exit status; fail the test (and kill the server) if it does not exit within timeout."""
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
-            pytest.fail(f"digitlab serve did not stop within {timeout:.0f} s of signal {signal_number}:\n"
-                        f"{self.log_text()}")
+            pytest.fail(f"digitlab serve did not stop within {timeout:.0f} s {after}:\n{self.log_text()}")
 
     def log_text(self) -> str:
         """Everything the server printed (all of it once the process has exited)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -89,6 +91,24 @@ def test_read_many_batches_and_reports_errors(tmp_path):
     assert isinstance(results[1], ImageError) and results[1].kind == "not_image"
     assert isinstance(results[2], ImageError) and results[2].kind == "missing"
     assert results[0].to_json() == recognizer().read(good).to_json()
+
+
+def test_an_unreadable_input_leaves_no_reference_cycle_behind():
+    """An ImageError kept as a result must not hold the frames (and so every image) of the call: under
+    load in `digitlab serve`, such cycles piled up to gigabytes between full garbage collections."""
+    images, _ = mnist_digits(3)
+    sheet = mnist_sheet(images)
+    model = recognizer()
+    model.read_many([sheet, b"not an image"])  # a first call: caches and lazy imports settle
+    gc.collect()
+    gc.disable()
+    try:
+        results = model.read_many([sheet, b"not an image", sheet[: len(sheet) // 2]])
+        assert [type(result) for result in results] == [ReadResult, ImageError, ImageError]
+        del results
+        assert gc.collect() == 0, "read_many left objects that only the cycle collector frees"
+    finally:
+        gc.enable()
 
 
 def test_to_json_schema():

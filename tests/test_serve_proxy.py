@@ -96,6 +96,7 @@ def test_settings_from_the_environment(monkeypatch):
     monkeypatch.setenv("DIGITLAB_WORKERS", "2")
     monkeypatch.setenv("DIGITLAB_MODEL", "mlp")
     monkeypatch.setenv("DIGITLAB_MAX_UPLOAD_MB", "2.5")
+    monkeypatch.setenv("DIGITLAB_BODY_TIMEOUT", "5")
     monkeypatch.setenv("DIGITLAB_MAX_BATCH_FILES", "8")
     monkeypatch.setenv("DIGITLAB_RUNTIME", "onnx")
     monkeypatch.setenv("DIGITLAB_CORS_ORIGINS", "https://a.example, https://b.example")
@@ -103,6 +104,7 @@ def test_settings_from_the_environment(monkeypatch):
     settings = ServeSettings()
     assert (settings.host, settings.port, settings.workers, settings.model) == ("0.0.0.0", 9001, 2, "mlp")
     assert (settings.max_upload_mb, settings.max_batch_files, settings.runtime) == (2.5, 8, "onnx")
+    assert settings.body_timeout == 5
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
     assert settings.root_path == "/digits"
 
@@ -115,18 +117,21 @@ def test_flags_win_over_the_environment_and_unset_flags_do_not(monkeypatch):
 
 
 def test_defaults_without_environment(monkeypatch):
-    for name in ("HOST", "PORT", "WORKERS", "MODEL", "RUNTIME", "MAX_UPLOAD_MB", "CORS_ORIGINS", "ROOT_PATH"):
+    for name in ("HOST", "PORT", "WORKERS", "MODEL", "RUNTIME", "MAX_UPLOAD_MB", "BODY_TIMEOUT", "CORS_ORIGINS",
+                 "ROOT_PATH"):
         monkeypatch.delenv(f"DIGITLAB_{name}", raising=False)
     settings = ServeSettings()
     assert (settings.host, settings.port, settings.workers, settings.model, settings.runtime) == (
         "127.0.0.1", 8000, 1, None, "auto")
     assert settings.max_upload_mb == 10.0 and settings.cors_origins == [] and settings.root_path == ""
+    assert settings.body_timeout == 30.0
 
 
 @pytest.mark.parametrize("variable, value, named", [
     ("DIGITLAB_PORT", "eighty", "--port or DIGITLAB_PORT"),
     ("DIGITLAB_WORKERS", "0", "--workers or DIGITLAB_WORKERS"),
     ("DIGITLAB_MAX_UPLOAD_MB", "-1", "--max-upload-mb or DIGITLAB_MAX_UPLOAD_MB"),
+    ("DIGITLAB_BODY_TIMEOUT", "0", "--body-timeout or DIGITLAB_BODY_TIMEOUT"),
     ("DIGITLAB_RUNTIME", "torch", "--runtime or DIGITLAB_RUNTIME"),
     ("DIGITLAB_ROOT_PATH", "digits", "--root-path or DIGITLAB_ROOT_PATH"),
 ])

@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "DIGITLAB_RUNS_DIR)")
     serve.add_argument("--max-upload-mb", type=float, help="request body limit in MB (default: 10; "
                                                            "DIGITLAB_MAX_UPLOAD_MB)")
+    serve.add_argument("--body-timeout", type=float, metavar="SECONDS",
+                       help="a request body must arrive within this, else 408 (default: 30; DIGITLAB_BODY_TIMEOUT)")
     serve.add_argument(
         "--cors-origin", action="append", dest="cors_origins", metavar="ORIGIN",
         help="allow API calls from pages on this origin (repeatable; default: CORS off; "

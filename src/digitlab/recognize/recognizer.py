@@ -179,7 +179,7 @@ class Recognizer:
             try:
                 analyses.append(self.analyze(image, debug_dir))
             except ImageError as error:
-                analyses.append(error)
+                analyses.append(_without_frames(error))
         return self.read_analyses(analyses, debug_dir)
 
     def read_analyses(self, analyses: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
@@ -210,6 +210,18 @@ class Recognizer:
         if debug_path is not None:
             write_debug_images(analysis, result, debug_path)
         return result
+
+
+def _without_frames(error: ImageError) -> ImageError:
+    """The error as a value, cut from the frames it was raised through.
+
+    Its traceback (and the one of the error it was raised from) holds frames, whose
+    callers' locals hold the list the error is kept in: a reference cycle that keeps
+    every image of the call alive until a full garbage collection. Those count
+    objects, not bytes, so under load (`digitlab serve`) that was gigabytes.
+    """
+    error.__traceback__ = error.__context__ = error.__cause__ = None
+    return error
 
 
 def _model_inputs(crops: list) -> np.ndarray:

@@ -28,7 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from digitlab import __version__
 from digitlab.serve.errors import install_error_handlers
-from digitlab.serve.limits import BodySizeLimit
+from digitlab.serve.limits import BodyDeadline, BodySizeLimit
 from digitlab.serve.models import ModelPool
 from digitlab.serve.routers import predict, status
 from digitlab.serve.settings import ServeSettings
@@ -47,7 +47,8 @@ Read handwritten digits from images: photos, scans, drawings.
 * `GET /api/models`, `GET /api/health`.
 
 Errors are JSON `{"detail": "one sentence"}` with a 4xx status: 413 too large, 415 not an image,
-422 corrupt/empty image or malformed request, 404 unknown model.
+422 corrupt/empty image or malformed request, 404 unknown model, 408 a request body that took longer
+than the server's limit to arrive (the connection is then closed).
 """
 
 
@@ -58,6 +59,7 @@ def create_app(settings: ServeSettings | None = None, pool: ModelPool | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        pool.open()  # A new model thread if an earlier lifespan of this app closed the pool.
         await run_in_threadpool(pool.load_default)  # No-op if the CLI loaded it already.
         app.state.pool = pool
         yield
@@ -94,9 +96,10 @@ def create_app(settings: ServeSettings | None = None, pool: ModelPool | None = N
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
-    # The last middleware added is the outermost: CORS wraps the size limit so
-    # that even a 413 carries the CORS headers a cross-origin page needs to read it.
+    # The last middleware added is the outermost: CORS wraps the body limits so
+    # that even a 413 or 408 carries the CORS headers a cross-origin page needs to read it.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_upload_bytes)
+    app.add_middleware(BodyDeadline, seconds=settings.body_timeout)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -27,7 +27,7 @@ from typing import Any
 class Batcher:
     def __init__(self, read_many: Callable[[Sequence[Any]], list[Any]], executor: Executor, max_batch_size: int = 32):
         self._read_many = read_many
-        self._executor = executor
+        self.executor = executor  # replaced when the pool restarts its model thread (ModelPool.open)
         self._max_batch_size = max_batch_size
         self._pending: list[tuple[Any, asyncio.Future]] = []
         self._draining = False
@@ -62,7 +62,7 @@ class Batcher:
                 del self._pending[: self._max_batch_size]
                 images = [image for image, _ in batch]
                 try:
-                    results = await loop.run_in_executor(self._executor, self._read_many, images)
+                    results = await loop.run_in_executor(self.executor, self._read_many, images)
                 except Exception as error:  # A failure of the whole call fails each of its requests.
                     results = [error] * len(batch)
                 self.calls += 1

@@ -24,6 +24,8 @@ def _error(description: str, example: str) -> dict:
 # Statuses and the error body every endpoint may answer with, for /docs.
 ERROR_RESPONSES = {
     404: _error("No model by that name", "No model named 'x'; GET /api/models lists the available ones."),
+    408: _error("The request body took too long to arrive (the connection is closed)",
+                "The request body did not arrive within 30 s; send it again over a faster connection."),
     413: _error("Upload or image too large", "The upload is larger than the limit of 10 MB; send a smaller image."),
     415: _error("Not an image", "The image is not an image file Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP)."),
     422: _error("Corrupt or empty image, or a malformed request", "Pixels: must have exactly 28 rows, got 27."),

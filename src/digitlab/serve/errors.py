@@ -5,7 +5,8 @@ Usage:
     install_error_handlers(app)
 
 Bad input is always a 4xx: an image that is not an image (415), corrupt or empty
-(422) or too large (413), a malformed request (422), an unknown model (404).
+(422) or too large (413), a malformed request (422, also for a body that cannot be
+parsed at all), an unknown model (404), a body that arrives too slowly (408).
 Only the server's own failures are 500s, and those also answer in JSON.
 """
 
@@ -37,6 +38,10 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "?", "!")) else text + "."
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def describe_validation_error(error: RequestValidationError) -> str:
     """The first problem pydantic found, as one sentence naming where it is."""
     problems = error.errors()
@@ -64,6 +69,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, error: HTTPException) -> JSONResponse:
+        if error.status_code == 400:
+            # Starlette and FastAPI answer a body they cannot parse at all (broken multipart, a JSON body
+            # that is not UTF-8) with a bare 400; the API's status for a malformed request is 422.
+            return error_response(422, f"The request body is malformed: {_lower_first(str(error.detail))}")
         return error_response(error.status_code, str(error.detail), headers=getattr(error, "headers", None))
 
     @app.exception_handler(ModelNotFound)

@@ -7,6 +7,7 @@ Usage:
     served = await pool.get("mlp")      # a shipped name, a run name or an architecture
     result = await served.batcher.submit(image_bytes)
     pool.catalog()                      # name → ModelEntry, rescanned on each call
+    pool.close()                        # at shut-down: the model thread ends; open() starts a new one
 
 Requests can only name models in the catalog (shipped models and finished runs
 under runs_dir), never a file path: a URL must not make the server load an
@@ -116,6 +117,7 @@ class ModelPool:
         # One thread for every model call: Keras models are not shared across
         # threads, and on a small CPU one busy thread is as fast as several.
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitlab-model")
+        self._closed = False
         self._extra: dict[str, ModelEntry] = {}
         self._served: dict[str, ServedModel] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -210,5 +212,16 @@ class ModelPool:
     def served(self) -> list[ServedModel]:
         return list(self._served.values())
 
+    def open(self) -> None:
+        """Start a new model thread if close() ended the last one: an app's lifespan may run more than
+        once (each TestClient block, or Schemathesis' ASGI transport after each test), keeping its models."""
+        if not self._closed:
+            return
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="digitlab-model")
+        for served in self._served.values():
+            served.batcher.executor = self.executor
+        self._closed = False
+
     def close(self) -> None:
+        self._closed = True
         self.executor.shutdown(wait=True, cancel_futures=True)

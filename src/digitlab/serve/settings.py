@@ -9,7 +9,7 @@ Usage:
 
 pydantic-settings reads each field from the environment variable DIGITLAB_<FIELD>
 (DIGITLAB_HOST, DIGITLAB_PORT, DIGITLAB_WORKERS, DIGITLAB_MODEL, DIGITLAB_RUNTIME,
-DIGITLAB_MAX_UPLOAD_MB, DIGITLAB_CORS_ORIGINS as comma-separated origins,
+DIGITLAB_MAX_UPLOAD_MB, DIGITLAB_BODY_TIMEOUT, DIGITLAB_CORS_ORIGINS as comma-separated origins,
 DIGITLAB_ROOT_PATH, ...); values passed in (the flags) win over it. A bad value,
 wherever it came from, is one sentence naming both the flag and the variable.
 """
@@ -44,6 +44,9 @@ class ServeSettings(BaseSettings):
     runtime: str = "auto"
     # Whole request bodies above this are refused with 413 while they stream in.
     max_upload_mb: float = Field(10.0, gt=0)
+    # The whole request body must arrive within this many seconds of the app asking for it,
+    # else 408 and the connection is closed: a client trickling its body in holds nothing for long.
+    body_timeout: float = Field(30.0, gt=0)
     # Decoded images above this many pixels are refused with 413 (decompression bombs).
     max_pixels: int = Field(40_000_000, ge=1)
     # Files accepted in one /api/predict/batch request.

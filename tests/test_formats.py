@@ -130,6 +130,16 @@ def test_resume_starts_afresh_when_no_checkpoint_is_readable(tmp_path, caplog):
     assert "starts again from the first epoch" in record.getMessage()
 
 
+def test_a_checkpoint_written_after_a_fallback_replaces_the_unreadable_later_ones(tmp_path):
+    for epoch in (2, 3):
+        write_checkpoint(tmp_path, epoch, lambda path: path.write_bytes(b"garbage"))
+    assert restore_checkpoint(tmp_path, _loader([])) == 0  # none readable: training starts again
+    write_checkpoint(tmp_path, 1, lambda path: path.write_bytes(b"epoch 1"))
+    assert [epochs for epochs, _ in list_checkpoints(tmp_path)] == [1]
+    write_checkpoint(tmp_path, 2, lambda path: path.write_bytes(b"epoch 2"))
+    assert [epochs for epochs, _ in list_checkpoints(tmp_path)] == [2, 1]
+
+
 def test_checkpoints_of_earlier_versions_still_resume(tmp_path):
     folder = tmp_path / "checkpoints"
     folder.mkdir()

@@ -72,11 +72,15 @@ def write_checkpoint(run_dir: str | Path, epochs_done: int, save_weights: Callab
     path = checkpoint_dir(run_dir) / _NAME.format(int(epochs_done))
     with atomic_path(path) as partial:
         save_weights(partial)
-    # Only once the new file is complete do older ones go.
-    for _, older in list_checkpoints(run_dir)[KEEP:]:
-        older.unlink(missing_ok=True)
-        if older.name == LEGACY_WEIGHTS:
-            (older.parent / LEGACY_METADATA).unlink(missing_ok=True)
+    # Only once the new file is complete do others go: the oldest past KEEP, and any of
+    # later epochs (unreadable ones a resume fell back past: training went on without them).
+    others = [(epochs, other) for epochs, other in list_checkpoints(run_dir) if other != path]
+    later = [other for epochs, other in others if epochs > epochs_done]
+    earlier = [other for epochs, other in others if epochs <= epochs_done]
+    for stale in later + earlier[KEEP - 1:]:
+        stale.unlink(missing_ok=True)
+        if stale.name == LEGACY_WEIGHTS:
+            (stale.parent / LEGACY_METADATA).unlink(missing_ok=True)
     return path
 
 

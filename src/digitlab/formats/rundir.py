@@ -170,5 +170,6 @@ def run_status(run_dir: str | Path) -> str:
 def mark_status(run_dir: str | Path, status: str, **fields) -> None:
     """Set `status` (and `fields`) in run_dir's metrics.json, keeping what it already holds."""
     metrics = _read_metrics_or_empty(Path(run_dir))
+    metrics.pop("error", None)  # an earlier failure's reason: a resumed run is past it
     metrics.update(status=status, **fields)
     write_json_atomic(Path(run_dir) / METRICS, metrics)

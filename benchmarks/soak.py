@@ -48,7 +48,7 @@ import numpy as np
 from PIL import Image
 
 from common import ROOT
-from load import free_port, machine
+from load import free_port, machine, start_serving
 
 from digitlab.data import load_mnist
 from digitlab.formats import write_text_atomic
@@ -246,18 +246,7 @@ def percentile(values: list[float], q: float) -> float:
 def start_server(port: int, model: str | None, runs_dir: str, log) -> subprocess.Popen:
     command = [sys.executable, "-m", "digitlab", "serve", "--port", str(port), "--runs-dir", runs_dir]
     command += ["--model", model] if model else []
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # a benchmark, not a test: asking /api/health until it answers is fine
-        if process.poll() is not None:
-            raise SystemExit(f"the server exited with status {process.returncode} before it served")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2):
-                return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise SystemExit("the server did not answer within 120 s")
+    return start_serving(command, port, log)
 
 
 def health(port: int) -> dict:

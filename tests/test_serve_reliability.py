@@ -9,6 +9,7 @@ Nothing here sleeps or measures time; every wait is for an event with a deadline
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import signal
 import socket
@@ -117,6 +118,10 @@ def test_the_deadline_answers_408_itself_when_nothing_in_the_app_does():
     async def send(message):
         sent.append(message)
 
-    asyncio.run(BodyDeadline(bare_app, seconds=0.01)({"type": "http", "headers": []}, silent_client, send))
+    # In a thread of its own: Playwright's sync API (test_browser.py's session browser) keeps
+    # an event loop running in this one, and asyncio.run refuses to start a second.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, BodyDeadline(bare_app, seconds=0.01)({"type": "http", "headers": []},
+                                                                   silent_client, send)).result(timeout=60)
     assert sent[0]["status"] == 408 and (b"connection", b"close") in sent[0]["headers"]
     assert json.loads(sent[1]["body"])["detail"].startswith("The request body did not arrive within 0.01 s")

@@ -210,6 +210,11 @@ def test_pull_from_a_folder_checks_every_file_and_models_lists_it(target, capsys
     status, out, _ = run_cli(capsys, "models", "pull", SMALL, "--from", str(MODELS))
     assert status == 0 and f"{SMALL}: up to date" in out
 
+    (target / SMALL / "card.json").write_text("{cut sho")  # damaged: listed as such, not as missing
+    status, out, _ = run_cli(capsys, "models")
+    assert status == 0 and f"Damaged (their card.json cannot be read): {SMALL} (" in out
+    assert SMALL not in out.split("Not installed yet: ")[1].split(" (")[0].split(", ")
+
 
 def test_pull_with_a_bad_checksum_writes_nothing_and_keeps_the_previous_copy(target, tmp_path, capsys):
     source = copy_of_models(tmp_path, SMALL)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from digitlab.formats import (
+    CARD,
     DIRECTION_ARROW,
     MODELS_DIR_ENVIRONMENT,
     PAIR_ARROW,
@@ -127,8 +128,14 @@ def _models_dir_lines(shipped: dict) -> list[str]:
     folder = models_dir()
     lines = ["", f"Models directory: {folder} (set {MODELS_DIR_ENVIRONMENT} to move it)."]
     missing = [name for name in read_manifest()["models"] if name not in shipped]
-    if missing:
-        lines.append(f"Not installed yet: {', '.join(missing)} (`digitlab models pull NAME`, or `--all`).")
+    # A folder with a card that did not load is there but damaged, not missing.
+    damaged = [name for name in missing if (folder / name / CARD).exists()]
+    absent = [name for name in missing if name not in damaged]
+    if damaged:
+        lines.append(f"Damaged (their card.json cannot be read): {', '.join(damaged)} "
+                     "(`digitlab models pull NAME` fetches them again).")
+    if absent:
+        lines.append(f"Not installed yet: {', '.join(absent)} (`digitlab models pull NAME`, or `--all`).")
     return lines
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.data.errors import DataError
+from digitlab.formats import write_bytes_atomic
 
 # The type codes of the IDX format and the big-endian numpy dtypes they mean.
 # Code 0x0A is not assigned in the format, so it is rejected like any unknown code.
@@ -189,5 +190,5 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | No
     if compress or (compress is None and path.suffix == ".gz"):
         # mtime=0 makes the .gz bytes reproducible, which keeps test fixtures stable.
         data = gzip.compress(data, mtime=0)
-    path.write_bytes(data)
+    write_bytes_atomic(path, data)
     return path

@@ -47,7 +47,7 @@ import digitlab.vision
 from digitlab.data import cache_dir as default_cache_dir
 from digitlab.data import read_npz
 from digitlab.errors import UserError
-from digitlab.formats import EXTRA_DATA_KINDS
+from digitlab.formats import EXTRA_DATA_KINDS, atomic_path
 from digitlab.synth.photos import TRAINING_SEEDS, render_photo
 from digitlab.vision import analyze
 
@@ -207,10 +207,8 @@ def extra_training_data(
         x, y = lowres_digits(images, labels, seed)
     else:
         x, y = photo_digits(count, small=kind == "small")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.npz")
-    np.savez(partial, x=x.astype(np.float32), y=y)
-    partial.replace(path)  # a crash mid-write never leaves a truncated cache file under the real name
+    with atomic_path(path) as partial:  # a crash mid-write never leaves a truncated cache file under the real name
+        np.savez(partial, x=x.astype(np.float32), y=y)
     # The same data made by an older vision pipeline is never read again: without this,
     # every upgrade would leave another ~150 MB file behind.
     for stale in path.parent.glob(f"{key}-vision*.npz"):

@@ -143,3 +143,13 @@ def test_a_run_being_trained_cannot_be_resumed_by_a_second_process(tmp_path):
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
     assert run_line(run_dir)["status"] == "interrupted"
+
+
+def test_ctrl_c_marks_the_run_interrupted(tmp_path):
+    process = stall_inside_write(tmp_path, "epoch-*.weights.h5", 1, *SMALL, "--engine", "keras")
+    process.send_signal(signal.SIGINT)  # what Ctrl-C sends
+    assert process.wait(timeout=DEADLINE_SECONDS) == 130
+    assert process.stderr.read().strip().splitlines()[-1] == "digitlab: interrupted"
+    (run_dir,) = tmp_path.iterdir()
+    assert json.loads((run_dir / "metrics.json").read_text()) == {"status": "interrupted"}
+    assert run_line(run_dir)["status"] == "interrupted"

@@ -98,10 +98,12 @@ def run_pipeline(
         except BaseException as error:
             # Exceptions mark the run failed; Ctrl-C (KeyboardInterrupt) and SystemExit, interrupted.
             # A kill -9 writes nothing: `digitlab runs` then sees the lock free and says interrupted.
-            status = rundir.FAILED if isinstance(error, Exception) else rundir.INTERRUPTED
-            reason = (str(error).splitlines() or [type(error).__name__])[0]
+            failed = isinstance(error, Exception)
+            reason = (str(error).splitlines() or [""])[0]
+            described = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+            details = {"error": described[:300]} if failed else {}
             try:
-                rundir.mark_status(run_dir, status, error=f"{type(error).__name__}: {reason}"[:300])
+                rundir.mark_status(run_dir, rundir.FAILED if failed else rundir.INTERRUPTED, **details)
             except OSError:
                 pass  # e.g. the disk that failed the run is full: the run's own error is the one to show
             raise

@@ -26,7 +26,7 @@ import h5py
 import keras
 import numpy as np
 
-from digitlab.formats import restore_checkpoint, write_checkpoint
+from digitlab.formats import list_checkpoints, restore_checkpoint, write_checkpoint
 
 # An HDF5 group of our own beside Keras' in the weights file; Keras' load_weights ignores it.
 SEED_STATES_GROUP = "digitlab_seed_generator_states"
@@ -82,6 +82,8 @@ def restore(model: keras.Model, run_dir: str | Path) -> int:
     so the model's starting values are kept aside and put back when no
     checkpoint loads (training then starts from the first epoch).
     """
+    if not list_checkpoints(run_dir):
+        return 0  # a new run: nothing to load, so nothing to build or keep aside
     model.optimizer.build(model.trainable_variables)  # a checkpoint holds Adam's state too
     variables = list(model.variables) + list(model.optimizer.variables)
     starting_values = [variable.numpy() for variable in variables]

@@ -93,7 +93,7 @@ def fonts_installed() -> bool:
     return True
 
 
-def _glyph(character: str, font: ImageFont.FreeTypeFont, angle: float, stroke: int) -> Image.Image:
+def render_glyph(character: str, font: ImageFont.FreeTypeFont, angle: float, stroke: int) -> Image.Image:
     """One character as an 'L' coverage image, rotated, cropped to its ink."""
     left, top, right, bottom = font.getbbox(character, stroke_width=stroke)
     pad = 4 + stroke
@@ -115,7 +115,7 @@ def _line_coverage(text: str, rng: np.random.Generator, height: int) -> np.ndarr
     for character in text:
         size = int(height * rng.uniform(0.85, 1.1))
         font = ImageFont.truetype(str(font_path), size)
-        glyphs.append(_glyph(character, font, rng.uniform(-8, 8), int(pen * size / 60)))
+        glyphs.append(render_glyph(character, font, rng.uniform(-8, 8), int(pen * size / 60)))
     gaps = [int(height * rng.uniform(-0.05, 0.3)) for _ in glyphs]  # negative: touching neighbours
     width = sum(glyph.width for glyph in glyphs) + sum(gaps[:-1]) + 2 * height
     tallest = max(glyph.height for glyph in glyphs)
@@ -130,7 +130,7 @@ def _line_coverage(text: str, rng: np.random.Generator, height: int) -> np.ndarr
     return line
 
 
-def _scribble(rng: np.random.Generator, height: int) -> np.ndarray:
+def scribble_coverage(rng: np.random.Generator, height: int) -> np.ndarray:
     """A random pen scribble: a few smooth strokes that are no digit."""
     size = (int(height * rng.uniform(1.0, 2.5)), height)
     canvas = Image.new("L", (size[0] + height, size[1] + height), 0)
@@ -141,8 +141,12 @@ def _scribble(rng: np.random.Generator, height: int) -> np.ndarray:
     return np.asarray(canvas, dtype=np.float32) / 255.0
 
 
-def _compose(coverage: np.ndarray, rng: np.random.Generator, size: tuple[int, int] | None) -> Image.Image:
-    """Ink coverage → an RGB photo: paper tint, lighting, ink colour, rotation, offset, blur, noise."""
+def compose_photo(coverage: np.ndarray, rng: np.random.Generator, size: tuple[int, int] | None,
+                  ink_boxes: list | None = None) -> Image.Image:
+    """Ink coverage → an RGB photo: paper tint, lighting, ink colour, rotation, offset, blur, noise.
+
+    `ink_boxes`, when given, gets the (x0, y0, x1, y1) box of the ink as placed in the photo appended.
+    """
     line_height, line_width = coverage.shape
     if size is None:
         scale = rng.uniform(1.3, 2.5)
@@ -158,6 +162,8 @@ def _compose(coverage: np.ndarray, rng: np.random.Generator, size: tuple[int, in
     page = Image.new("L", (width, height), 0)
     page.paste(layer, (int(rng.uniform(0, width - layer.width)), int(rng.uniform(0, height - layer.height))))
     ink = np.asarray(page, dtype=np.float32)[..., None] / 255.0
+    if ink_boxes is not None:
+        ink_boxes.append(page.getbbox() or (0, 0, 0, 0))
 
     brightness = rng.uniform(0.8, 1.0)
     paper = brightness * np.array([1.0, rng.uniform(0.93, 1.0), rng.uniform(0.82, 1.0)], np.float32)
@@ -182,7 +188,7 @@ def _compose(coverage: np.ndarray, rng: np.random.Generator, size: tuple[int, in
     return photo.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 1.5) * max(width, height) / 600))
 
 
-def _as_jpeg(image: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, bytes]:
+def as_jpeg(image: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, bytes]:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=int(rng.integers(35, 96)))
     data = buffer.getvalue()
@@ -199,7 +205,7 @@ def render_photo(seed: int, text: str | None = None, size: tuple[int, int] | Non
     if not text or not text.isdigit():
         raise ValueError(f"text must be a string of digits, got {text!r}")
     height = digit_height or int(rng.integers(28, 120))
-    image, data = _as_jpeg(_compose(_line_coverage(text, rng, height), rng, size), rng)
+    image, data = as_jpeg(compose_photo(_line_coverage(text, rng, height), rng, size), rng)
     return SyntheticPhoto(image, text, data)
 
 
@@ -211,15 +217,15 @@ def render_non_digit(seed: int, size: tuple[int, int] | None = None) -> Syntheti
     if kind == "letter":
         coverage = _line_coverage(NON_DIGIT_CHARACTERS[rng.integers(len(NON_DIGIT_CHARACTERS))], rng, height)
     elif kind == "scribble":
-        coverage = _scribble(rng, height)
+        coverage = scribble_coverage(rng, height)
     else:
         coverage = np.zeros((height * 2, height * 2), dtype=np.float32)
-    image = _compose(coverage, rng, size)
+    image = compose_photo(coverage, rng, size)
     if kind == "noise":
         noise = rng.uniform(0, 255, (image.height, image.width, 1)) * rng.uniform(0.2, 1.0)
         mixed = np.asarray(image, dtype=np.float32) * 0.5 + noise
         image = Image.fromarray(np.clip(mixed, 0, 255).astype(np.uint8), mode="RGB")
-    image, data = _as_jpeg(image, rng)
+    image, data = as_jpeg(image, rng)
     return SyntheticPhoto(image, "", data, kind)
 
 

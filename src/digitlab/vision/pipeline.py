@@ -27,6 +27,7 @@ from digitlab.vision.canvas import DRAWING_MAX_SIDE, even_canvas_tone
 from digitlab.vision.decode import DEFAULT_MAX_PIXELS, DecodedImage, at_working_size, decode_full_size
 from digitlab.vision.deskew import LevelPage, line_angle, straighten
 from digitlab.vision.kernels import dilate
+from digitlab.vision.line import LineStrip, cut_strip
 from digitlab.vision.page import paper_only
 from digitlab.vision.preprocess import (
     as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, ink_against, to_mnist,
@@ -61,6 +62,15 @@ class PageAnalysis:
     note: str = ""  # why no digit was found, "" otherwise
     tilt: float = 0.0  # degrees the line was rotated to level it before segmentation (0: not rotated)
     stages: dict[str, np.ndarray] = field(default_factory=dict)  # only with keep_stages=True
+    line: LineStrip | None = None  # the line of digits as one strip (line.py), None when no digit was found
+    level_page: LevelPage | None = None  # the leveled line when it was tilted (the strip is cut from it)
+
+    def strip_box(self, x0: int, x1: int) -> tuple[int, int, int, int]:
+        """Strip columns [x0, x1) of `line` → their box in the original image's pixels."""
+        box = self.line.source_box(x0, x1)
+        if self.level_page is not None:
+            box = self.level_page.box_in_source(box)
+        return _original_box(box, self.decoded)
 
 
 def _digit_input(ink: np.ndarray, region: Region) -> np.ndarray:
@@ -95,10 +105,14 @@ def _original_box(box: tuple[int, int, int, int], decoded: DecodedImage) -> tupl
             min(width, int(np.ceil(x1))), min(height, int(np.ceil(y1))))
 
 
-def _level_digits(page: LevelPage, image_pixels: int, min_height: float, decoded: DecodedImage) -> list[DigitCrop]:
-    """Segment a tilted line again on its leveled ink; boxes are mapped back to the unrotated image."""
-    regions = [region for region in segment_digits(page.mask, image_pixels=image_pixels)
-               if region.height >= min_height]
+def _level_regions(page: LevelPage, image_pixels: int, min_height: float) -> list[Region]:
+    """Segment a tilted line again on its leveled ink (boxes in the level page's pixels)."""
+    return [region for region in segment_digits(page.mask, image_pixels=image_pixels)
+            if region.height >= min_height]
+
+
+def _level_digits(page: LevelPage, regions: list[Region], decoded: DecodedImage) -> list[DigitCrop]:
+    """The leveled line's digits; boxes are mapped back to the unrotated image."""
     digits = []
     for region in regions:
         work_box = page.box_in_source(region.box)
@@ -143,14 +157,18 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
     level_page = None
     if angle:
         level_page = straighten(ink, _union_box(regions), angle, threshold)
-        digits = _level_digits(level_page, gray.size, min_height, decoded)
+        regions = _level_regions(level_page, gray.size, min_height)
+        digits = _level_digits(level_page, regions, decoded)
+        line = cut_strip(level_page.ink, [region.box for region in regions], threshold)
     else:
         digits = [
             DigitCrop(_original_box(region.box, decoded), _digit_input(ink, region), region.box)
             for region in regions
         ]
+        line = cut_strip(ink, [region.box for region in regions], threshold)
     note = "" if digits else ("no ink found" if not ink_mask.mask.any() else "no digit-like marks found")
-    analysis = PageAnalysis(decoded, dark_ink, threshold, digits, note, tilt=angle)
+    analysis = PageAnalysis(decoded, dark_ink, threshold, digits, note, tilt=angle, line=line,
+                            level_page=level_page)
     if keep_stages:
         background = as_background_image(background, gray.shape)
         analysis.stages = {

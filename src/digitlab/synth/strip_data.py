@@ -1,0 +1,141 @@
+"""Line-reader training and validation strips: synthetic number photos cut by the real vision pipeline.
+
+Usage:
+
+    strips = line_strips("train", count=60_000)        # StripSet, cached in the data cache
+    strips = line_strips("validation", count=3_000)    # MNIST's last 6,000 training digits only, no fonts
+    strips.pixels(i)                                    # (32, width) float32, ink bright
+    strips.texts[i]                                     # "2026", or "" for something to refuse
+
+Each strip is what `digitlab predict` hands the line reader for that photo:
+render_number_photo (strips.py) → JPEG → digitlab.vision.analyze → its
+LineStrip. A photo whose line the pipeline did not find (the strip misses most
+of the ink, or is mostly something else, such as a shadow's edge) is left out
+and counted, since its label would not match what the strip shows.
+
+The splits never share a digit image: "train" draws MNIST training images
+0–53,999 and the training fonts; "validation" draws images 54,000–59,999 (the
+one validation split, digitlab.data.split) and no fonts, to look like the
+held-out benchmark. MNIST's test images are never used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.data import cache_dir as default_cache_dir
+from digitlab.data import load_mnist, read_npz, validation_start
+from digitlab.formats import atomic_path
+from digitlab.synth.strips import DigitSource, render_number_photo, training_fonts
+from digitlab.synth.training_data import _pool, vision_code_hash
+from digitlab.vision import ImageError, analyze
+
+SPLITS = ("train", "validation")
+# Seeds per split, far apart: the photos of the two splits are drawn independently.
+SPLIT_SEEDS = {"train": 10_000_000, "validation": 20_000_000}
+# Every REFUSE_EVERY-th photo is something to refuse (letters, a word, a scribble), labelled "".
+REFUSE_EVERY = 12
+# Across the line, the strip must hold this much of the ink's width, and the ink this much of the strip's;
+# up and down, the ink's middle must be inside the strip.
+MIN_INK_COVERED, MIN_STRIP_INK = 0.85, 0.3
+CHUNK = 200
+
+
+@dataclass
+class StripSet:
+    """Strips of varying width stored end to end: strip i is columns offsets[i]:offsets[i+1] of `columns`."""
+
+    columns: np.ndarray  # (32, total width) uint8, ink bright
+    offsets: np.ndarray  # (n + 1,) int64
+    texts: list[str]
+    missed: int  # photos left out because the pipeline did not find their line
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def width(self, index: int) -> int:
+        return int(self.offsets[index + 1] - self.offsets[index])
+
+    def pixels(self, index: int) -> np.ndarray:
+        return self.columns[:, self.offsets[index]:self.offsets[index + 1]].astype(np.float32) / 255.0
+
+
+@lru_cache(maxsize=2)
+def _digit_source(split: str) -> DigitSource:
+    (images, labels), _ = load_mnist()
+    start = validation_start(len(images))
+    if split == "train":
+        return DigitSource(images[:start], labels[:start], fonts=training_fonts())
+    return DigitSource(images[start:], labels[start:])
+
+
+def found_the_line(found: tuple, ink: tuple) -> bool:
+    """Whether a strip's box (x0, y0, x1, y1) holds the line whose ink box is `ink`, and not much else."""
+    shared = min(found[2], ink[2]) - max(found[0], ink[0])
+    middle = (ink[1] + ink[3]) / 2
+    return (shared >= MIN_INK_COVERED * (ink[2] - ink[0]) and shared >= MIN_STRIP_INK * (found[2] - found[0])
+            and found[1] <= middle <= found[3])
+
+
+def _strip_chunk(split: str, seeds: range) -> list[tuple[np.ndarray, str] | None]:
+    digits = _digit_source(split)
+    made: list[tuple[np.ndarray, str] | None] = []
+    for seed in seeds:
+        text = "" if seed % REFUSE_EVERY == REFUSE_EVERY - 1 else None
+        photo, ink_box = render_number_photo(seed, digits, text=text)
+        try:
+            analysis = analyze(photo.jpeg)
+        except ImageError:
+            made.append(None)
+            continue
+        if analysis.line is None:
+            made.append(None)
+            continue
+        if photo.text and not found_the_line(analysis.strip_box(0, analysis.line.width), ink_box):
+            made.append(None)
+            continue
+        made.append((np.round(analysis.line.pixels * 255).astype(np.uint8), photo.text))
+    return made
+
+
+def make_strips(split: str, count: int) -> StripSet:
+    """Render `count` photos of the split and cut their strips (in worker processes); see the module doc."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
+    first = SPLIT_SEEDS[split]
+    batches = [range(start, min(start + CHUNK, first + count)) for start in range(first, first + count, CHUNK)]
+    with _pool() as pool:
+        made = [item for chunk in pool.map(_strip_chunk, [split] * len(batches), batches) for item in chunk]
+    kept = [item for item in made if item is not None]
+    widths = [strip.shape[1] for strip, _ in kept]
+    offsets = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
+    columns = np.concatenate([strip for strip, _ in kept], axis=1) if kept else np.zeros((32, 0), np.uint8)
+    return StripSet(columns, offsets, [text for _, text in kept], missed=len(made) - len(kept))
+
+
+def _generator_hash() -> str:
+    digest = hashlib.sha256(vision_code_hash().encode())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def line_strips(split: str, count: int, cache_dir: str | os.PathLike | None = None) -> StripSet:
+    """The split's first `count` photos as strips, from the data cache when they were made before."""
+    path = default_cache_dir(cache_dir) / "strips" / f"{split}-{count}-{_generator_hash()}.npz"
+    try:
+        cached = read_npz(path, ("columns", "offsets", "texts", "missed"))
+        return StripSet(cached["columns"], cached["offsets"], [str(text) for text in cached["texts"]],
+                        int(cached["missed"]))
+    except (OSError, ValueError):  # not made yet, or damaged: make it again
+        pass
+    strips = make_strips(split, count)
+    with atomic_path(path) as partial:
+        np.savez(partial, columns=strips.columns, offsets=strips.offsets,
+                 texts=np.array(strips.texts, dtype="U8"), missed=np.array(strips.missed))
+    return strips

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ from digitlab.cli.text import (
     print_run_summary,
 )
 from digitlab.errors import UserError
-from digitlab.formats import TINY_LIMITS, RunConfig, list_runs, resolve_model_path, rundir
+from digitlab.formats import TINY_LIMITS, RunConfig, list_runs, models_dir, resolve_model_path, rundir
 from digitlab.models import choose_backend, model_recipe
 from digitlab.recognize import Recognizer
 
@@ -82,6 +83,9 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_train(args: argparse.Namespace) -> int:
+    if args.model == rundir.LINE_READER_MODEL or (args.resume and rundir.run_model_name(Path(args.resume))
+                                                   == rundir.LINE_READER_MODEL):
+        return _train_line_reader(args)
     if args.resume:
         from digitlab.pipeline import resume_config  # lazy: the pipeline's stages are heavy
 
@@ -91,6 +95,20 @@ def command_train(args: argparse.Namespace) -> int:
     config = _config_from_args(args, model=args.model, default_engine="auto")
     choose_backend(config)
     return _run_training(config, args)
+
+
+def _train_line_reader(args: argparse.Namespace) -> int:
+    os.environ.setdefault("KERAS_BACKEND", "jax")  # the line reader trains through Keras' stateless API on JAX
+    from digitlab.train.line_training import train_line_reader_run  # lazy: loads Keras and JAX
+
+    command = "digitlab train --model line-reader" + "".join(
+        f" --{flag} {value}" for flag, value in (("epochs", args.epochs), ("batch-size", args.batch_size),
+                                                 ("seed", args.seed), ("line-photos", args.line_photos)) if value)
+    run_dir = train_line_reader_run(Path(args.runs_dir), args.epochs or 12, args.line_photos or 60_000,
+                                    batch_size=args.batch_size or 32, seed=args.seed,
+                                    resume_dir=Path(args.resume) if args.resume else None, command=command)
+    print(f"Line reader trained: {run_dir} (ship it with `digitlab ship {run_dir} --name line-reader`)")
+    return 0
 
 
 def command_evaluate(args: argparse.Namespace) -> int:
@@ -133,6 +151,12 @@ def command_models(args: argparse.Namespace) -> int:
 
 
 def command_ship(args: argparse.Namespace) -> int:
+    if rundir.run_model_name(Path(args.run_dir)) == rundir.LINE_READER_MODEL:
+        from digitlab.export.line_shipping import ship_line_reader  # lazy: loads Keras, TensorFlow and tf2onnx
+
+        rundir.require_finished(Path(args.run_dir), "ship a model")
+        print(f"Shipped {args.run_dir} as {ship_line_reader(Path(args.run_dir), args.name, models_dir())}")
+        return 0
     from digitlab.export import ship_run  # lazy: exporting loads Keras, TensorFlow and tf2onnx
 
     print(f"Shipped {args.run_dir} as {ship_run(Path(args.run_dir), args.name)}")
@@ -185,7 +209,7 @@ def command_data(args: argparse.Namespace) -> int:
 
 def command_predict(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.paths)
-    recognizer = Recognizer(args.model, runs_dir=args.runs_dir, runtime=args.runtime)
+    recognizer = Recognizer(args.model, runs_dir=args.runs_dir, runtime=args.runtime, reader=args.reader)
     return predict_and_print(recognizer, inputs, as_json=args.json,
                              debug_dir=Path(args.debug) if args.debug else None)
 

@@ -11,7 +11,7 @@ import argparse
 
 from digitlab import __version__
 from digitlab.formats import LR_SCHEDULES
-from digitlab.recognize import RUNTIMES
+from digitlab.recognize import READERS, RUNTIMES
 
 DATASET_CHOICES = ("mnist", "fashion")
 # The sections of benchmarks/run.py (a test keeps the two lists the same).
@@ -55,6 +55,15 @@ def _add_runtime_option(parser: argparse.ArgumentParser, default: str | None = "
     )
 
 
+def _add_reader_option(parser: argparse.ArgumentParser, default: str | None = "auto") -> None:
+    parser.add_argument(
+        "--reader", choices=READERS, default=default,
+        help="how photos and scans are read: auto (the line reader when installed), line (the whole number at "
+             "once, recognition decides where digits are) or segments (cut into digits first, then each classified)"
+             + ("" if default else " (default: auto; DIGITLAB_READER)"),
+    )
+
+
 def add_global_options(options: argparse.ArgumentParser) -> None:
     """-v, -q and --log-file, accepted before or after the command (`digitlab -q train`, `digitlab train -q`)."""
     # SUPPRESS: a command's unset option must not overwrite one given before the command.
@@ -76,7 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_training_options(run)
 
     train = commands.add_parser("train", help="train a registered model; writes a run directory")
-    train.add_argument("--model", default="mlp", help="registered architecture (see `digitlab models`)")
+    train.add_argument("--model", default="mlp",
+                       help="registered architecture (see `digitlab models`), or line-reader: the number reader "
+                            "(strips of synthetic photos, CTC; --epochs, --batch-size, --seed, --line-photos)")
+    train.add_argument("--line-photos", type=int, metavar="N",
+                       help="line-reader only: synthetic training photos to make (default: 60000)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
     train.add_argument("--init-from", metavar="MODEL",
                        help="fine-tune: start from this trained model (shipped name, run directory or .keras file)")
@@ -148,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--json", action="store_true", help="print one JSON object per image (JSON Lines)")
     predict.add_argument("--debug", metavar="DIR", help="write every preprocessing stage of each image as PNG")
     _add_runtime_option(predict)
+    _add_reader_option(predict)
 
     serve = commands.add_parser(
         "serve", help="the web app and REST API (FastAPI + uvicorn)",
@@ -178,6 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the path prefix a reverse proxy serves the app under, e.g. /digits (default: none; DIGITLAB_ROOT_PATH)",
     )
     _add_runtime_option(serve, default=None)
+    _add_reader_option(serve, default=None)
 
     export = commands.add_parser("export", help="export a trained model to ONNX or TFLite, checked for parity")
     export.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")

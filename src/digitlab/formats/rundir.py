@@ -47,6 +47,10 @@ LOCK = "run.lock"
 RUNNING, FINISHED, FAILED, INTERRUPTED = "running", "finished", "failed", "interrupted"
 
 
+# The model name of line-reader runs (digitlab.train.line_training).
+LINE_READER_MODEL = "line-reader"
+
+
 def new_run_dir(runs_dir: str | Path, model_name: str) -> Path:
     """Create and return a fresh, uniquely named run directory."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
@@ -63,14 +67,18 @@ def new_run_dir(runs_dir: str | Path, model_name: str) -> Path:
 
 
 def latest_run_dir(runs_dir: str | Path, model_name: str | None = None) -> Path | None:
-    """The newest run dir with a saved model (optionally of one model), or None."""
+    """The newest run dir with a saved digit model (optionally of one model), or None.
+
+    Line-reader runs (LINE_READER_MODEL) are only found by name: they read strips, not digits.
+    """
     root = Path(runs_dir)
     if not root.is_dir():
         return None
     finished = [
         path
         for path in root.iterdir()
-        if (path / MODEL).is_file() and (model_name is None or run_model_name(path) == model_name)
+        if (path / MODEL).is_file()
+        and (run_model_name(path) == model_name if model_name else run_model_name(path) != LINE_READER_MODEL)
         and run_status(path) == FINISHED
     ]
     # Names start with a sortable UTC time stamp, so the last one is the newest.

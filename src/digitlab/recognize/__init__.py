@@ -17,6 +17,7 @@ is chosen. `Recognizer(runtime="onnx-int8")` runs the model's int8 twin
 (model.int8.onnx) when one was made; the default stays the float model.
 """
 
+from digitlab.recognize.line_reader import LINE_READER, READERS, LineReader, find_line_reader
 from digitlab.recognize.recognizer import REJECT_BELOW, DigitReading, ImageError, ReadResult, Recognizer
 from digitlab.recognize.runtimes import (
     INT8_FILE,
@@ -33,7 +34,7 @@ from digitlab.recognize.runtimes import (
 from digitlab.recognize.temperature import apply_temperature
 
 __all__ = [
-    "DigitReading", "EnsembleRuntime", "INT8_FILE", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime",
+    "DigitReading", "EnsembleRuntime", "LINE_READER", "LineReader", "READERS", "find_line_reader", "INT8_FILE", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime",
     "QUANTIZATION_KEY", "REJECT_BELOW", "RUNTIMES",
     "ReadResult", "Recognizer", "SOURCE_SHA256_KEY", "apply_temperature", "onnx_twin", "open_runtime",
 ]

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.formats import CARD, finite_number, model_temperature, resolve_model_path, rundir, sidecar_value
+from digitlab.recognize.line_reader import open_line_reader
 from digitlab.recognize.runtimes import INT8_FILE, ONNX_FILE, open_runtime
 from digitlab.recognize.temperature import apply_temperature
 from digitlab.vision import ImageError, analyze, normalize_pixels, write_debug_images
@@ -106,13 +107,18 @@ class Recognizer:
         model: str | Path | None = None,
         runs_dir: str | Path = "runs",
         max_pixels: int = 40_000_000,
-        reject_below: float = REJECT_BELOW,
+        reject_below: float | None = None,
         runtime: str = "auto",
+        reader: str = "auto",
     ):
         self.path = Path(resolve_model_path(None if model is None else str(model), runs_dir, purpose="images"))
         self.name = _model_name(self.path)
         self.max_pixels = int(max_pixels)
-        self.reject_below = float(reject_below)
+        # Images are read by the line reader (the whole number at once, line_reader.py) when one is
+        # shipped, else digit by digit: segmentation, then this model on each piece ("segments").
+        self.line_reader = open_line_reader(reader, runtime)
+        default_threshold = self.line_reader.reject_below if self.line_reader else REJECT_BELOW
+        self.reject_below = float(default_threshold if reject_below is None else reject_below)
         # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file
         # ("onnx-int8": the int8 model.int8.onnx beside it, only when asked; an ensemble:
         # its members' runtimes, averaged).
@@ -122,6 +128,10 @@ class Recognizer:
         self.temperature = model_temperature(self.path)
         self.info = _model_info(self.path, self.name, self.runtime)
         self.info["temperature"] = self.temperature
+        self.info["reader"] = "line" if self.line_reader else "segments"
+        if self.line_reader:
+            self.info["line_reader"] = {"path": str(self.line_reader.path), "runtime": self.line_reader.runtime_name,
+                                        "temperature": self.line_reader.temperature}
 
     # The single place where model outputs become probabilities (calibration goes here).
     def _probabilities(self, batch: np.ndarray) -> np.ndarray:
@@ -136,7 +146,7 @@ class Recognizer:
 
     def _readings(self, crops: list, probabilities: np.ndarray) -> ReadResult:
         """Digit crops of one image + their probabilities → a ReadResult with the reject rule applied."""
-        digits = [
+        return self._judged([
             DigitReading(
                 digit=int(np.argmax(row)),
                 confidence=float(np.max(row)),
@@ -145,7 +155,10 @@ class Recognizer:
                 model_input=crop.model_input,
             )
             for crop, row in zip(crops, probabilities)
-        ]
+        ])
+
+    def _judged(self, digits: list[DigitReading]) -> ReadResult:
+        """An image's digits → its ReadResult: the number, its confidence, and the reject rule applied."""
         if not digits:
             return ReadResult("", 0.0, [], note="no digits found")
         # The number is right only if every digit is: the product is its confidence.
@@ -169,6 +182,8 @@ class Recognizer:
     def read(self, image, debug_dir: Path | None = None) -> ReadResult:
         """Read the digits in one image; raises ImageError for an unreadable input."""
         analysis = self.analyze(image, debug_dir)
+        if self.line_reader is not None:
+            return self._line_result(analysis, None if debug_dir is None else Path(debug_dir))
         probabilities = self._probabilities(_model_inputs(analysis.digits))
         return self._result(analysis, probabilities, None if debug_dir is None else Path(debug_dir))
 
@@ -188,6 +203,9 @@ class Recognizer:
         The vision pipeline does not depend on the model, so one analysis can be read by several
         models or runtimes (benchmarks/quantize.py compares float and int8 on the same crops).
         """
+        if self.line_reader is not None:
+            return [item if isinstance(item, ImageError) else self._line_result(item, _debug_path(debug_dir, index))
+                    for index, item in enumerate(analyses)]
         crops = [crop for item in analyses if not isinstance(item, ImageError) for crop in item.digits]
         probabilities = self._probabilities(_model_inputs(crops))
         results: list[ReadResult | ImageError] = []
@@ -197,15 +215,23 @@ class Recognizer:
                 results.append(item)
                 continue
             count = len(item.digits)
-            debug_path = None if debug_dir is None else Path(debug_dir) / f"{index:04d}"
-            results.append(self._result(item, probabilities[start:start + count], debug_path))
+            results.append(self._result(item, probabilities[start:start + count], _debug_path(debug_dir, index)))
             start += count
         return results
 
     def _result(self, analysis, probabilities: np.ndarray, debug_path: Path | None) -> ReadResult:
         """One image's analysis and its digits' probabilities → its ReadResult (and debug images)."""
-        result = self._readings(analysis.digits, probabilities)
-        if not analysis.digits and analysis.note:
+        return self._finished(analysis, self._readings(analysis.digits, probabilities), debug_path)
+
+    def _line_result(self, analysis, debug_path: Path | None) -> ReadResult:
+        """One image's analysis read by the line reader → its ReadResult (and debug images)."""
+        digits = [DigitReading(digit.digit, digit.confidence, digit.box, digit.probabilities, digit.model_input)
+                  for digit in self.line_reader.read(analysis)]
+        return self._finished(analysis, self._judged(digits), debug_path)
+
+    @staticmethod
+    def _finished(analysis, result: ReadResult, debug_path: Path | None) -> ReadResult:
+        if not result.digits and analysis.note:
             result.note = analysis.note
         if debug_path is not None:
             write_debug_images(analysis, result, debug_path)
@@ -222,6 +248,10 @@ def _without_frames(error: ImageError) -> ImageError:
     """
     error.__traceback__ = error.__context__ = error.__cause__ = None
     return error
+
+
+def _debug_path(debug_dir: Path | None, index: int) -> Path | None:
+    return None if debug_dir is None else Path(debug_dir) / f"{index:04d}"
 
 
 def _model_inputs(crops: list) -> np.ndarray:

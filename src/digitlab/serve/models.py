@@ -165,7 +165,7 @@ class ModelPool:
         try:
             recognizer = Recognizer(
                 model=str(entry.path), runs_dir=self.settings.runs_dir, max_pixels=self.settings.max_pixels,
-                runtime=self.settings.runtime,
+                runtime=self.settings.runtime, reader=self.settings.reader,
             )
         except UserError as error:
             raise ModelLoadError(f"model {entry.name} could not be loaded: {error}") from None

@@ -22,7 +22,7 @@ from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digitlab.errors import UserError
-from digitlab.recognize import RUNTIMES
+from digitlab.recognize import READERS, RUNTIMES
 
 ENV_PREFIX = "DIGITLAB_"
 
@@ -42,6 +42,8 @@ class ServeSettings(BaseSettings):
     runs_dir: str = "runs"
     # Inference runtime: "auto" (ONNX Runtime when the model has a model.onnx), "onnx" or "keras".
     runtime: str = "auto"
+    # How images are read: "auto" (the line reader when one is installed), "line" or "segments".
+    reader: str = "auto"
     # Whole request bodies above this are refused with 413 while they stream in.
     max_upload_mb: float = Field(10.0, gt=0)
     # The whole request body must arrive within this many seconds of the app asking for it,
@@ -65,6 +67,13 @@ class ServeSettings(BaseSettings):
     def _known_runtime(cls, value: str) -> str:
         if value not in RUNTIMES:
             raise ValueError(f"must be one of {', '.join(RUNTIMES)}")
+        return value
+
+    @field_validator("reader")
+    @classmethod
+    def _known_reader(cls, value: str) -> str:
+        if value not in READERS:
+            raise ValueError(f"must be one of {', '.join(READERS)}")
         return value
 
     @field_validator("cors_origins", mode="before")

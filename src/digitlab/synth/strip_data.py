@@ -119,7 +119,8 @@ def make_strips(split: str, count: int) -> StripSet:
     return StripSet(columns, offsets, [text for _, text in kept], missed=len(made) - len(kept))
 
 
-def _generator_hash() -> str:
+def strips_generator_hash() -> str:
+    """SHA-256 (first 12 hex digits) of what makes the strips: the vision and synth code. Changed code, new strips."""
     digest = hashlib.sha256(vision_code_hash().encode())
     digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()[:12]
@@ -127,7 +128,7 @@ def _generator_hash() -> str:
 
 def line_strips(split: str, count: int, cache_dir: str | os.PathLike | None = None) -> StripSet:
     """The split's first `count` photos as strips, from the data cache when they were made before."""
-    path = default_cache_dir(cache_dir) / "strips" / f"{split}-{count}-{_generator_hash()}.npz"
+    path = default_cache_dir(cache_dir) / "strips" / f"{split}-{count}-{strips_generator_hash()}.npz"
     try:
         cached = read_npz(path, ("columns", "offsets", "texts", "missed"))
         return StripSet(cached["columns"], cached["offsets"], [str(text) for text in cached["texts"]],

@@ -81,6 +81,8 @@ def _skip(glyph: np.ndarray, rng: np.random.Generator, top_only: bool) -> None:
     """Erase a short band across the stroke at a random ink point (in place): a gap, or an open loop on top."""
     height = glyph.shape[0]
     rows, columns = np.nonzero(glyph > 0.5)
+    if not rows.size:  # a faint glyph: no stroke to skip
+        return
     if top_only:
         keep = rows < rows.min() + 0.3 * (rows.max() - rows.min() + 1)
         rows, columns = rows[keep], columns[keep]
@@ -184,7 +186,7 @@ def _paper_extras(photo: Image.Image, rng: np.random.Generator, ink_height: int)
         angle = rng.uniform(0, 2 * np.pi)
         side = np.cos(angle) * (xs - rng.uniform(0, width)) + np.sin(angle) * (ys - rng.uniform(0, height))
         softness = rng.uniform(1.0, 0.04 * max(width, height))
-        shade = 1 - rng.uniform(0.25, 0.6) / (1 + np.exp(-side / softness))
+        shade = 1 - rng.uniform(0.25, 0.6) * 0.5 * (1 + np.tanh(side / (2 * softness)))  # a soft step
         pixels = pixels * shade[..., None]
     if rng.random() < 0.15:  # the desk around the sheet, darker and with some grain
         margin = (rng.uniform(0, 0.2, 4) * (width, height, width, height)).astype(int)

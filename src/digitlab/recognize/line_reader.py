@@ -1,0 +1,166 @@
+"""The line reader at reading time: a strip → its frames (ONNX Runtime) → digits with boxes and probabilities.
+
+Usage:
+
+    reader = LineReader(Path(".../line-reader/model.onnx"))     # or model.keras (Keras), card.json beside it
+    digits = reader.read(analysis)            # analysis: digitlab.vision.analyze(...); list of LineDigit
+    digit.digit, digit.confidence, digit.box, digit.probabilities, digit.model_input
+
+The strip (digitlab.vision.line) goes through the model alone (batch of one,
+its own width), so the answer for an image never depends on what else was
+read with it. Frames are decoded by CTC's best path (ctc.py) after the
+temperature fitted on validation strips (card.json's `temperature`). A digit's
+box: the strip columns from halfway between it and its left neighbour to
+halfway to its right neighbour (the frames CTC aligned to it and half the
+blank frames on each side), tightened to the ink in them, in the original
+image's pixels. Its model_input is those columns as an MNIST-style 28×28
+image, for `--debug` and the web page, which show what was read where.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.errors import UserError
+from digitlab.formats import CARD, finite_number, shipped_models, sidecar_value
+from digitlab.recognize.ctc import NUM_DIGITS, FrameDigit, best_path, frame_probabilities
+from digitlab.vision.line import STRIP_HEIGHT, WIDTH_MULTIPLE
+from digitlab.vision.preprocess import to_mnist
+
+LINE_READER = "line-reader"  # the shipped line reader's name (its folder and card)
+READERS = ("auto", "line", "segments")
+# A line-reader model file to use instead of the shipped one (a model.keras or model.onnx being trained or tried).
+LINE_READER_ENVIRONMENT = "DIGITLAB_LINE_READER"
+FRAME_WIDTH = WIDTH_MULTIPLE
+# Card defaults when a line reader has no fitted values (a fresh training run's model.keras).
+DEFAULT_REJECT_BELOW = 0.5
+
+
+@dataclass
+class LineDigit:
+    digit: int
+    confidence: float
+    box: tuple[int, int, int, int]
+    probabilities: list[float]
+    model_input: np.ndarray
+
+
+class LineReader:
+    """A line-reader model (ONNX Runtime for .onnx, Keras for .keras) with its card's temperature and threshold."""
+
+    def __init__(self, path: Path, threads: int | None = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise UserError(f"line reader model {self.path} does not exist.")
+        self.temperature = finite_number(sidecar_value(self.path, (CARD, "temperature"))) or 1.0
+        self.reject_below = finite_number(sidecar_value(self.path, (CARD, "reject_below"))) or DEFAULT_REJECT_BELOW
+        self._run = self._open_onnx(threads) if self.path.suffix == ".onnx" else self._open_keras()
+
+    def _open_onnx(self, threads: int | None):
+        import onnxruntime  # 0.25 s: loaded when a model is opened, not when the CLI starts
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        try:
+            session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        except Exception as error:  # ONNX Runtime raises its own exception types for bad files.
+            raise UserError(f"{self.path} could not be loaded as an ONNX model ({type(error).__name__}); "
+                            "is the file complete?") from None
+        inputs = session.get_inputs()
+        if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] != STRIP_HEIGHT:
+            raise UserError(f"{self.path} is not a line reader (it does not take strips {STRIP_HEIGHT} rows high).")
+        name = inputs[0].name
+        self.runtime_name = "onnx"
+        return lambda strips: session.run(None, {name: strips})[0]
+
+    def _open_keras(self):
+        from digitlab.models import import_keras
+
+        keras = import_keras()
+        try:
+            model = keras.saving.load_model(self.path, compile=False, safe_mode=True)
+        except Exception as error:  # Keras raises many types for a damaged or foreign file
+            raise UserError(f"{self.path} could not be loaded as a line reader ({type(error).__name__}).") from None
+        lock = threading.Lock()  # Keras models are not safe to call from two threads at once
+        self.runtime_name = "keras"
+
+        def run(strips: np.ndarray) -> np.ndarray:
+            with lock:
+                return np.asarray(model.predict_on_batch(strips))
+        return run
+
+    def frames(self, strip: np.ndarray) -> np.ndarray:
+        """One strip (32, width) → (width / 4, 11) frame probabilities after the temperature."""
+        logits = np.asarray(self._run(np.ascontiguousarray(strip, np.float32)[None, :, :, None]))
+        expected = (1, strip.shape[1] // FRAME_WIDTH, NUM_DIGITS + 1)
+        if logits.shape != expected or not np.all(np.isfinite(logits)):
+            raise UserError(f"{self.path} gave outputs of shape {logits.shape}, not {expected} finite frame "
+                            "scores; it is not a working line reader.")
+        return frame_probabilities(logits[0], self.temperature)
+
+    def read(self, analysis) -> list[LineDigit]:
+        """The digits of an analysed image's line, left to right ([] when it has no line)."""
+        if analysis.line is None:
+            return []
+        strip = analysis.line.pixels
+        found = best_path(self.frames(strip))
+        return [_line_digit(analysis, strip, digit, columns)
+                for digit, columns in zip(found, _column_spans(found, strip.shape[1]))]
+
+
+def _column_spans(found: list[FrameDigit], width: int) -> list[tuple[int, int]]:
+    """Each digit's strip columns: its frames and half the blank frames between it and each neighbour."""
+    edges = [0]
+    for left, right in zip(found, found[1:]):
+        edges.append(FRAME_WIDTH * (left.last + 1 + right.first) // 2)
+    edges.append(width)
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _line_digit(analysis, strip: np.ndarray, digit: FrameDigit, columns: tuple[int, int]) -> LineDigit:
+    start, end = columns
+    inked = np.flatnonzero(strip[:, start:end].max(axis=0) > 0.5)
+    if inked.size:  # tightened to the ink in its columns
+        start, end = start + int(inked[0]), start + int(inked[-1]) + 1
+    crop = strip[:, start:end]
+    model_input = to_mnist(crop) if crop.size and crop.max() > 0 else np.zeros((28, 28), np.float32)
+    return LineDigit(digit.digit, digit.confidence, analysis.strip_box(start, end),
+                     [float(value) for value in digit.probabilities], model_input)
+
+
+def find_line_reader(runtime: str = "auto") -> Path | None:
+    """$DIGITLAB_LINE_READER, else the shipped line reader's model (model.keras for runtime "keras"), else None."""
+    configured = os.environ.get(LINE_READER_ENVIRONMENT)
+    if configured:
+        return Path(configured).expanduser()
+    card = shipped_models().get(LINE_READER)
+    if card is None:
+        return None
+    folder = Path(card["path"]).parent
+    keras_file, onnx_file = folder / "model.keras", folder / "model.onnx"
+    if runtime == "keras" and keras_file.is_file():
+        return keras_file
+    return onnx_file if onnx_file.is_file() else keras_file if keras_file.is_file() else None
+
+
+def open_line_reader(reader: str = "auto", runtime: str = "auto") -> LineReader | None:
+    """The line reader for `reader` ("auto": when one is shipped; "line": required; "segments": none)."""
+    if reader not in READERS:
+        raise UserError(f"--reader must be one of {', '.join(READERS)}, got {reader!r}.")
+    if reader == "segments":
+        return None
+    path = find_line_reader(runtime)
+    if path is None:
+        if reader == "line":
+            raise UserError(f"no line reader is installed; `digitlab models pull {LINE_READER}`, or use "
+                            "--reader segments.")
+        return None
+    return LineReader(path)

@@ -1,0 +1,240 @@
+"""Training the line reader: CTC on strips of synthetic number photos, chosen on validation strips.
+
+Usage:
+
+    python -m digitlab.train.line_training --out runs/line-reader --epochs 12
+    python -m digitlab.train.line_training --out runs/line-reader --epochs 12 --resume   # after a kill
+
+Data: digitlab.synth.strip_data ("train": MNIST training digits 0–53,999 and
+the training fonts; "validation": digits 54,000–59,999). Strips of similar
+width are batched together, padded with paper to the batch's bucket width, and
+each strip's own frame count goes to the CTC loss, so padding never counts.
+Each epoch is followed by reading every validation strip (best path); the
+weights of the best epoch by exact numbers are kept as `best.weights.h5` and
+saved as `model.keras` at the end, with `training.json` (the history and the
+figures). A checkpoint after every epoch lets `--resume` continue a killed run.
+Keras on JAX, through Keras' stateless API, one compiled step per bucket width.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.errors import UserError
+from digitlab.formats import atomic_path, read_json, rundir, write_json_atomic
+from digitlab.models.line_reader import BLANK, FRAME_WIDTH, build_line_reader
+from digitlab.recognize.ctc import best_path_text, frame_probabilities
+from digitlab.synth.strip_data import StripSet, line_strips, strips_generator_hash
+from digitlab.vision.line import MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE
+
+# Strips are padded to the next of these widths: few shapes, so few compilations.
+BUCKETS = (64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512, MAX_STRIP_WIDTH)
+MAX_LABEL = 8
+CHECKPOINT, BEST, HISTORY = "last.weights.h5", "best.weights.h5", "training.json"
+
+
+def _bucket(width: int) -> int:
+    return next(bucket for bucket in BUCKETS if bucket >= width)
+
+
+def batches(strips: StripSet, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    """Index batches of strips of one bucket each; shuffled within and across buckets when rng is given."""
+    by_bucket: dict[int, list[int]] = {}
+    for index in range(len(strips)):
+        by_bucket.setdefault(_bucket(strips.width(index)), []).append(index)
+    result = []
+    for indices in by_bucket.values():
+        indices = np.array(indices)
+        if rng is not None:
+            rng.shuffle(indices)
+        result += [indices[start:start + batch_size] for start in range(0, len(indices), batch_size)]
+    if rng is not None:
+        rng.shuffle(result)
+    return result
+
+
+def batch_arrays(strips: StripSet, indices: np.ndarray):
+    """(images (n, 32, bucket, 1), labels (n, 8), label lengths, frame counts) for one batch."""
+    width = _bucket(max(strips.width(index) for index in indices))
+    images = np.zeros((len(indices), STRIP_HEIGHT, width, 1), np.float32)
+    labels = np.zeros((len(indices), MAX_LABEL), np.int32)
+    label_lengths = np.zeros(len(indices), np.int32)
+    frames = np.zeros(len(indices), np.int32)
+    for row, index in enumerate(indices):
+        pixels = strips.pixels(index)
+        images[row, :, :pixels.shape[1], 0] = pixels
+        text = strips.texts[index]
+        labels[row, :len(text)] = [int(character) for character in text]
+        label_lengths[row] = len(text)
+        frames[row] = pixels.shape[1] // FRAME_WIDTH
+    return images, labels, label_lengths, frames
+
+
+def _programs(model, optimizer):
+    import jax  # heavy: JAX loads only when the line reader trains
+    import jax.numpy as jnp
+    import keras
+
+    def loss_function(trainable, non_trainable, images, labels, label_lengths, frames):
+        logits, non_trainable = model.stateless_call(trainable, non_trainable, images, training=True)
+        losses = keras.ops.ctc_loss(labels, logits, label_lengths, frames, mask_index=BLANK)
+        return jnp.mean(losses), non_trainable
+
+    @jax.jit
+    def train_step(state, images, labels, label_lengths, frames):
+        trainable, non_trainable, optimizer_variables = state
+        (loss, non_trainable), gradients = jax.value_and_grad(loss_function, has_aux=True)(
+            trainable, non_trainable, images, labels, label_lengths, frames)
+        trainable, optimizer_variables = optimizer.stateless_apply(optimizer_variables, gradients, trainable)
+        return (trainable, non_trainable, optimizer_variables), loss
+
+    @jax.jit
+    def predict(trainable, non_trainable, images):
+        logits, _ = model.stateless_call(trainable, non_trainable, images, training=False)
+        return logits
+
+    return train_step, predict
+
+
+def _write_back(model, optimizer, state) -> None:
+    trainable, non_trainable, optimizer_variables = state
+    for variable, value in zip(model.trainable_variables, trainable):
+        variable.assign(value)
+    for variable, value in zip(model.non_trainable_variables, non_trainable):
+        variable.assign(value)
+    for variable, value in zip(optimizer.variables, optimizer_variables):
+        variable.assign(value)
+
+
+def read_strips(predict, state, strips: StripSet, batch_size: int = 64) -> list[str]:
+    """Best-path readings of every strip, in order."""
+    readings = [""] * len(strips)
+    for indices in batches(strips, batch_size, rng=None):
+        images, _, _, frames = batch_arrays(strips, indices)
+        logits = np.asarray(predict(state[0], state[1], images))
+        for row, index in enumerate(indices):
+            readings[index] = best_path_text(frame_probabilities(logits[row, :frames[row]]))
+    return readings
+
+
+def validation_figures(readings: list[str], texts: list[str]) -> dict:
+    numbers = [index for index, text in enumerate(texts) if text]
+    refuse = [index for index, text in enumerate(texts) if not text]
+    exact = np.mean([readings[index] == texts[index] for index in numbers]) if numbers else 0.0
+    refused = np.mean([readings[index] == "" for index in refuse]) if refuse else 0.0
+    return {"exact": float(exact), "refused_non_numbers": float(refused), "numbers": len(numbers),
+            "non_numbers": len(refuse)}
+
+
+def train_line_reader(out: Path, epochs: int, train_count: int, validation_count: int, batch_size: int = 32,
+                      learning_rate: float = 2e-3, seed: int = 0, resume: bool = False, command: str = "") -> dict:
+    """Train (or resume) a line reader into `out`; returns training.json's content."""
+    import keras  # heavy: Keras loads only when the line reader trains
+
+    if WIDTH_MULTIPLE % FRAME_WIDTH:
+        raise ValueError("strips must be a whole number of frames wide")
+    out.mkdir(parents=True, exist_ok=True)
+    train, validation = line_strips("train", train_count), line_strips("validation", validation_count)
+    keras.utils.set_random_seed(seed)
+    model = build_line_reader(strip_height=STRIP_HEIGHT)
+    steps = epochs * len(batches(train, batch_size, rng=None))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.02)
+    optimizer = keras.optimizers.Adam(learning_rate=schedule, clipnorm=5.0)
+    optimizer.build(model.trainable_variables)
+    history: list[dict] = []
+    if resume and (out / CHECKPOINT).exists():
+        model.load_weights(out / CHECKPOINT)
+        history = json.loads((out / HISTORY).read_text())["history"]
+        # The learning-rate schedule goes on where it stopped (Adam's moments start again from zero).
+        optimizer.iterations.assign(len(history) * len(batches(train, batch_size, rng=None)))
+    train_step, predict = _programs(model, optimizer)
+    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
+             [v.value for v in optimizer.variables])
+    best = max((entry["validation"]["exact"] for entry in history), default=-1.0)
+    for epoch in range(len(history), epochs):
+        started, losses = time.time(), []
+        for indices in batches(train, batch_size, np.random.default_rng([seed, epoch])):
+            state, loss = train_step(state, *batch_arrays(train, indices))
+            losses.append(float(loss))
+        figures = validation_figures(read_strips(predict, state, validation), validation.texts)
+        entry = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "validation": figures,
+                 "seconds": round(time.time() - started, 1)}
+        history.append(entry)
+        print(json.dumps(entry), flush=True)
+        _write_back(model, optimizer, state)
+        with atomic_path(out / CHECKPOINT, suffix=".weights.h5") as partial:
+            model.save_weights(partial)
+        if figures["exact"] > best:
+            best = figures["exact"]
+            with atomic_path(out / BEST, suffix=".weights.h5") as partial:
+                model.save_weights(partial)
+        best_epoch = max(history, key=lambda entry: entry["validation"]["exact"])["epoch"]
+        summary = {"history": history, "best_epoch": best_epoch, "command": command,
+                   "train_photos": train_count, "train_strips": len(train), "train_missed": train.missed,
+                   "validation_photos": validation_count, "validation_strips": len(validation),
+                   "validation_missed": validation.missed, "generator": strips_generator_hash(),
+                   "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed}
+        write_json_atomic(out / HISTORY, summary)
+    model.load_weights(out / BEST)
+    with atomic_path(out / "model.keras", suffix=".keras") as partial:
+        model.save(partial)
+    return json.loads((out / HISTORY).read_text())
+
+
+def train_line_reader_run(runs_dir: Path, epochs: int, train_count: int = 60_000, validation_count: int = 4_000,
+                          batch_size: int = 32, seed: int = 0, resume_dir: Path | None = None, command: str = "",
+                          ) -> Path:
+    """Train a line reader in a run dir of its own (or resume `resume_dir`) with the run's lock and status."""
+    if resume_dir is not None:
+        run_dir = Path(resume_dir)
+        config = read_json(run_dir / rundir.CONFIG)
+        if config.get("model") != rundir.LINE_READER_MODEL:
+            raise UserError(f"{run_dir} is not a line-reader run.")
+        epochs = int(config["epochs"]) if not epochs else epochs
+        train_count, validation_count = int(config["train_photos"]), int(config["validation_photos"])
+        batch_size, seed, command = int(config["batch_size"]), int(config["seed"]), str(config.get("command", command))
+    else:
+        run_dir = rundir.new_run_dir(runs_dir, rundir.LINE_READER_MODEL)
+    write_json_atomic(run_dir / rundir.CONFIG, {
+        "model": rundir.LINE_READER_MODEL, "epochs": epochs, "batch_size": batch_size, "seed": seed,
+        "train_photos": train_count, "validation_photos": validation_count, "command": command})
+    with rundir.run_lock(run_dir):
+        rundir.mark_status(run_dir, rundir.RUNNING)
+        try:
+            summary = train_line_reader(run_dir, epochs, train_count, validation_count, batch_size, seed=seed,
+                                        resume=resume_dir is not None, command=command)
+        except KeyboardInterrupt:
+            rundir.mark_status(run_dir, rundir.INTERRUPTED)
+            raise
+        except BaseException as error:
+            rundir.mark_status(run_dir, rundir.FAILED, error=f"{type(error).__name__}: {error}")
+            raise
+        best = summary["history"][summary["best_epoch"] - 1]["validation"]
+        rundir.mark_status(run_dir, rundir.FINISHED, epochs_run=len(summary["history"]),
+                           validation_exact=best["exact"])
+    return run_dir
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--train-strips", type=int, default=60_000)
+    parser.add_argument("--validation-strips", type=int, default=4_000)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--resume", action="store_true")
+    arguments = parser.parse_args()
+    train_line_reader(arguments.out, arguments.epochs, arguments.train_strips, arguments.validation_strips,
+                      arguments.batch_size, seed=arguments.seed, resume=arguments.resume,
+                      command="python -m digitlab.train.line_training " + " ".join(sys.argv[1:]))
+
+
+if __name__ == "__main__":
+    main()

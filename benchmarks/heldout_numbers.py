@@ -80,7 +80,10 @@ class RecognizerReader:
 
 # One line per reader; each becomes a column of every table.
 READERS = {
-    "today": lambda: RecognizerReader(),  # `digitlab predict` as shipped: default model, ONNX Runtime
+    # The reader before the line reader: segmentation, then the default model on each digit.
+    "segments": lambda: RecognizerReader(reader="segments"),
+    # The line reader: the whole number at once (CTC), recognition deciding where the digits are.
+    "line": lambda: RecognizerReader(reader="line"),
 }
 
 

@@ -30,7 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.formats import CARD, finite_number, model_temperature, resolve_model_path, rundir, sidecar_value
+from digitlab.formats import (
+    CARD, READER_MODEL, finite_number, model_temperature, resolve_model_path, rundir, sidecar_value,
+)
 from digitlab.recognize.line_reader import open_line_reader
 from digitlab.recognize.runtimes import INT8_FILE, ONNX_FILE, open_runtime
 from digitlab.recognize.temperature import apply_temperature
@@ -116,6 +118,10 @@ class Recognizer:
         self.max_pixels = int(max_pixels)
         # Images are read by the line reader (the whole number at once, line_reader.py) when one is
         # shipped, else digit by digit: segmentation, then this model on each piece ("segments").
+        # "auto" picks the line reader only for the default model: a classifier asked for by name
+        # (`--model vgg`) is the one that reads.
+        if reader == "auto" and model is not None and self.name != READER_MODEL:
+            reader = "segments"
         self.line_reader = open_line_reader(reader, runtime)
         default_threshold = self.line_reader.reject_below if self.line_reader else REJECT_BELOW
         self.reject_below = float(default_threshold if reject_below is None else reject_below)

@@ -55,6 +55,7 @@ class StripSet:
     offsets: np.ndarray  # (n + 1,) int64
     texts: list[str]
     missed: int  # photos left out because the pipeline did not find their line
+    generator: str = ""  # strips_generator_hash() of the code that made them
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -126,16 +127,23 @@ def strips_generator_hash() -> str:
     return digest.hexdigest()[:12]
 
 
+def read_strips(path: Path) -> StripSet:
+    """A StripSet saved by line_strips (its generator hash is the file name's last part)."""
+    saved = read_npz(path, ("columns", "offsets", "texts", "missed"))  # never unpickles
+    return StripSet(saved["columns"], saved["offsets"], [str(text) for text in saved["texts"]],
+                    int(saved["missed"]), generator=Path(path).stem.rsplit("-", 1)[-1])
+
+
 def line_strips(split: str, count: int, cache_dir: str | os.PathLike | None = None) -> StripSet:
     """The split's first `count` photos as strips, from the data cache when they were made before."""
-    path = default_cache_dir(cache_dir) / "strips" / f"{split}-{count}-{strips_generator_hash()}.npz"
+    generator = strips_generator_hash()
+    path = default_cache_dir(cache_dir) / "strips" / f"{split}-{count}-{generator}.npz"
     try:
-        cached = read_npz(path, ("columns", "offsets", "texts", "missed"))
-        return StripSet(cached["columns"], cached["offsets"], [str(text) for text in cached["texts"]],
-                        int(cached["missed"]))
+        return read_strips(path)
     except (OSError, ValueError):  # not made yet, or damaged: make it again
         pass
     strips = make_strips(split, count)
+    strips.generator = generator
     with atomic_path(path) as partial:
         np.savez(partial, columns=strips.columns, offsets=strips.offsets,
                  texts=np.array(strips.texts, dtype="U8"), missed=np.array(strips.missed))

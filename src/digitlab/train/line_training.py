@@ -2,8 +2,9 @@
 
 Usage:
 
-    python -m digitlab.train.line_training --out runs/line-reader --epochs 12
-    python -m digitlab.train.line_training --out runs/line-reader --epochs 12 --resume   # after a kill
+    digitlab train --model line-reader --epochs 12 --line-photos 60000      # a run dir runs/<time>-line-reader
+    digitlab train --resume runs/<time>-line-reader                          # after a kill: on from the last epoch
+    train_line_reader(run_dir, epochs, train_strips, validation_strips)      # the loop itself, on StripSets
 
 Data: digitlab.synth.strip_data ("train": MNIST training digits 0–53,999 and
 the training fonts; "validation": digits 54,000–59,999). Strips of similar
@@ -30,7 +31,7 @@ from digitlab.errors import UserError
 from digitlab.formats import atomic_path, read_json, rundir, write_json_atomic
 from digitlab.models.line_reader import BLANK, FRAME_WIDTH, build_line_reader
 from digitlab.recognize.ctc import best_path_text, frame_probabilities
-from digitlab.synth.strip_data import StripSet, line_strips, strips_generator_hash
+from digitlab.synth.strip_data import StripSet, line_strips
 from digitlab.vision.line import MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE
 
 # Strips are padded to the next of these widths: few shapes, so few compilations.
@@ -132,15 +133,18 @@ def validation_figures(readings: list[str], texts: list[str]) -> dict:
             "non_numbers": len(refuse)}
 
 
-def train_line_reader(out: Path, epochs: int, train_count: int, validation_count: int, batch_size: int = 32,
-                      learning_rate: float = 2e-3, seed: int = 0, resume: bool = False, command: str = "") -> dict:
-    """Train (or resume) a line reader into `out`; returns training.json's content."""
+def train_line_reader(out: Path, epochs: int, train: StripSet, validation: StripSet, batch_size: int = 32,
+                      learning_rate: float = 2e-3, seed: int = 0, resume: bool = False, command: str = "",
+                      photos: tuple[int, int] = (0, 0)) -> dict:
+    """Train (or resume) a line reader on these strips into `out`; returns training.json's content.
+
+    `photos`: how many training and validation photos the strips were cut from (for the record).
+    """
     import keras  # heavy: Keras loads only when the line reader trains
 
     if WIDTH_MULTIPLE % FRAME_WIDTH:
         raise ValueError("strips must be a whole number of frames wide")
     out.mkdir(parents=True, exist_ok=True)
-    train, validation = line_strips("train", train_count), line_strips("validation", validation_count)
     keras.utils.set_random_seed(seed)
     model = build_line_reader(strip_height=STRIP_HEIGHT)
     steps = epochs * len(batches(train, batch_size, rng=None))
@@ -176,9 +180,9 @@ def train_line_reader(out: Path, epochs: int, train_count: int, validation_count
                 model.save_weights(partial)
         best_epoch = max(history, key=lambda entry: entry["validation"]["exact"])["epoch"]
         summary = {"history": history, "best_epoch": best_epoch, "command": command,
-                   "train_photos": train_count, "train_strips": len(train), "train_missed": train.missed,
-                   "validation_photos": validation_count, "validation_strips": len(validation),
-                   "validation_missed": validation.missed, "generator": strips_generator_hash(),
+                   "train_photos": photos[0], "train_strips": len(train), "train_missed": train.missed,
+                   "validation_photos": photos[1], "validation_strips": len(validation),
+                   "validation_missed": validation.missed, "generator": train.generator,
                    "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed}
         write_json_atomic(out / HISTORY, summary)
     model.load_weights(out / BEST)
@@ -207,8 +211,10 @@ def train_line_reader_run(runs_dir: Path, epochs: int, train_count: int = 60_000
     with rundir.run_lock(run_dir):
         rundir.mark_status(run_dir, rundir.RUNNING)
         try:
-            summary = train_line_reader(run_dir, epochs, train_count, validation_count, batch_size, seed=seed,
-                                        resume=resume_dir is not None, command=command)
+            strips = line_strips("train", train_count), line_strips("validation", validation_count)
+            summary = train_line_reader(run_dir, epochs, *strips, batch_size, seed=seed,
+                                        resume=resume_dir is not None, command=command,
+                                        photos=(train_count, validation_count))
         except KeyboardInterrupt:
             rundir.mark_status(run_dir, rundir.INTERRUPTED)
             raise
@@ -222,18 +228,18 @@ def train_line_reader_run(runs_dir: Path, epochs: int, train_count: int = 60_000
 
 
 def main() -> None:
+    """`python -m digitlab.train.line_training`: the same as `digitlab train --model line-reader`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
     parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--train-strips", type=int, default=60_000)
-    parser.add_argument("--validation-strips", type=int, default=4_000)
+    parser.add_argument("--line-photos", type=int, default=60_000)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--resume", type=Path, metavar="RUN")
     arguments = parser.parse_args()
-    train_line_reader(arguments.out, arguments.epochs, arguments.train_strips, arguments.validation_strips,
-                      arguments.batch_size, seed=arguments.seed, resume=arguments.resume,
-                      command="python -m digitlab.train.line_training " + " ".join(sys.argv[1:]))
+    train_line_reader_run(arguments.runs_dir, arguments.epochs, arguments.line_photos, batch_size=arguments.batch_size,
+                          seed=arguments.seed, resume_dir=arguments.resume,
+                          command="python -m digitlab.train.line_training " + " ".join(sys.argv[1:]))
 
 
 if __name__ == "__main__":

@@ -169,7 +169,8 @@ def _line(glyphs: list[np.ndarray], height: int, rng: np.random.Generator) -> np
     return line
 
 
-def _paper_extras(photo: Image.Image, rng: np.random.Generator, ink_height: int) -> Image.Image:
+def _paper_extras(photo: Image.Image, rng: np.random.Generator, ink_height: int,
+                  ink_box: tuple[int, int, int, int]) -> Image.Image:
     """Ruled or squared lines, a hard shadow edge, the desk around the sheet: each on some photos."""
     pixels = np.asarray(photo, dtype=np.float32) / 255.0
     height, width = pixels.shape[:2]
@@ -188,10 +189,14 @@ def _paper_extras(photo: Image.Image, rng: np.random.Generator, ink_height: int)
         softness = rng.uniform(1.0, 0.04 * max(width, height))
         shade = 1 - rng.uniform(0.25, 0.6) * 0.5 * (1 + np.tanh(side / (2 * softness)))  # a soft step
         pixels = pixels * shade[..., None]
-    if rng.random() < 0.15:  # the desk around the sheet, darker and with some grain
+    if rng.random() < 0.15:  # the desk around the sheet, darker and with some grain; the number is on the sheet
+        x0, y0, x1, y1 = ink_box
+        pad = ink_height // 3
         margin = (rng.uniform(0, 0.2, 4) * (width, height, width, height)).astype(int)
+        left, top = min(margin[0], max(0, x0 - pad)), min(margin[1], max(0, y0 - pad))
+        right, bottom = max(width - margin[2], min(width, x1 + pad)), max(height - margin[3], min(height, y1 + pad))
         paper = np.zeros((height, width), bool)
-        paper[margin[1]:height - margin[3], margin[0]:width - margin[2]] = True
+        paper[top:bottom, left:right] = True
         desk = np.array(rng.uniform(0.15, 0.6, 3), np.float32) * (1 + rng.normal(0, 0.05, (height, width, 1)))
         pixels = np.where(paper[..., None], pixels, desk)
     return Image.fromarray((np.clip(pixels, 0, 1) * 255).astype(np.uint8), mode="RGB")
@@ -226,5 +231,5 @@ def render_number_photo(seed: int, digits: DigitSource, text: str | None = None
                                            Image.Resampling.LANCZOS), dtype=np.float32) / 255.0
     ink_boxes: list = []
     photo = compose_photo(coverage, rng, tuple(int(side) for side in size * shrink), ink_boxes=ink_boxes)
-    image, data = as_jpeg(_paper_extras(photo, rng, int(height * shrink)), rng)
+    image, data = as_jpeg(_paper_extras(photo, rng, int(height * shrink), ink_boxes[0]), rng)
     return SyntheticPhoto(image, text, data, kind="number" if text else "refuse"), ink_boxes[0]

@@ -41,6 +41,9 @@ BACKGROUND_THUMBNAIL_SIDE = 64
 COARSE_WINDOW_FRACTION = 0.5
 FINE_WINDOW_FRACTION = 0.125
 STROKE_WINDOWS = 3.0
+# The edge-following closing's window, in stroke widths (measured on the binarized ink). Chosen on
+# development photos (benchmarks/realworld.py --dev, and synthetic strips' photos): 3 found the most lines.
+EDGE_WINDOW_STROKES = 3.0
 # MNIST geometry: the longer side of a digit is 20 px, in a 28×28 field, centered
 # by center of mass (measured on MNIST: mean center of mass (14.0, 14.0)).
 DIGIT_BOX = 20
@@ -239,7 +242,21 @@ def flatten_and_binarize(gray: np.ndarray, dark_ink: bool
             background = fine
             ink = ink_against(paper_light, background)
             binarized = None
-    return ink, background, (binarized if step == 1 else None)
+    if np.ndim(background) == 0:  # even paper: nothing to follow
+        return ink, background, (binarized if step == 1 else None)
+    # A hard shadow's edge (a hand, a phone, a ruler) is a step in the light that the smooth
+    # background above cannot follow: the dark side of the step would read as a band of ink.
+    # A closing at (half) full resolution, a few stroke widths wide, removes the strokes and
+    # keeps every step wider than its window. Where it finds the paper darker than the smooth
+    # estimate (the dark side of a step), it is taken; elsewhere the smooth one stays.
+    mask = binarize_box(ink[::step, ::step]).mask
+    window = max(3, int(round(EDGE_WINDOW_STROKES * quick_stroke_width(mask))))
+    closed = closing(np.ascontiguousarray(paper_light[::step, ::step]), window)
+    if step > 1:
+        closed = np.asarray(Image.fromarray(closed, mode="F").resize((gray.shape[1], gray.shape[0]),
+                                                                    Image.Resampling.BILINEAR))
+    background = np.minimum(background, closed)
+    return ink_against(paper_light, background), background, None
 
 
 def stroke_width(mask: np.ndarray) -> float:

@@ -93,6 +93,7 @@ def main() -> int:
     parser.add_argument("--mnist", type=int, default=2000, help="MNIST test digits per size")
     parser.add_argument("--numbers", type=int, default=500, help="handwriting-font numbers per size")
     parser.add_argument("--model", help="model (default: the default reader)")
+    parser.add_argument("--reader", default="auto", help="auto (what `digitlab predict` uses), line or segments")
     parser.add_argument("--drawing-max-side", type=int, default=DRAWING_MAX_SIDE,
                         help="the canvas path's working size (default: vision.canvas.DRAWING_MAX_SIDE)")
     parser.add_argument("--sizes", type=int, nargs="+", help="drawing sizes (default: the page's export size and 280)")
@@ -104,7 +105,7 @@ def main() -> int:
 
     from digitlab.recognize import Recognizer
 
-    recognizer = Recognizer(model=args.model)
+    recognizer = Recognizer(model=args.model, reader=args.reader)
     rows = []
     for size in args.sizes or (page_export_size(), OLD_EXPORT_SIZE):
         for name, images in drawing_sets(args.mnist, args.numbers, size).items():
@@ -123,7 +124,8 @@ def main() -> int:
         f"- Date, machine: {machine_line()}",
         f"- Command: `{' '.join(['python', 'benchmarks/drawings.py', *sys.argv[1:]])}`",
         f"- Canvas path working size: at most {args.drawing_max_side} px; the page sends {page_export_size()} px.",
-        f"- Model: `{recognizer.name}` on {recognizer.runtime.name}; a reading is right when the whole digit string is.",
+        f"- Model: `{recognizer.name}` on {recognizer.runtime.name}, {recognizer.info['reader']} reader; a reading is "
+        "right when the whole digit string is.",
         "- CPU ms: `vision.analyze` per image (decoding included, model excluded), the two ways alternating.",
         "",
         "| drawings | images | on the canvas path | right, canvas path | right, photo path | same answer "

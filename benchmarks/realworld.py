@@ -46,7 +46,7 @@ from PIL import Image
 import common  # noqa: F401  (measures the clone's models/: it sets DIGITLAB_MODELS_DIR)
 
 from digitlab.formats import write_text_atomic  # a killed benchmark leaves the previous file, never half of one
-from digitlab.recognize import ImageError, Recognizer
+from digitlab.recognize import READERS, ImageError, Recognizer
 from digitlab.synth import CALIBRATION_SEEDS, TEST_SEEDS, render_non_digit, render_photo
 
 BATCH = 32
@@ -196,6 +196,10 @@ def main() -> None:
     parser.add_argument("--model", help="model to measure (default: what `digitlab predict` uses)")
     parser.add_argument("--compare", nargs="*", default=[], metavar="MODEL",
                         help="also read load_digits and the synthetic sets with these models, same threshold")
+    parser.add_argument("--reader", default="auto", choices=READERS,
+                        help="how images are read (default: auto, what `digitlab predict` uses)")
+    parser.add_argument("--compare-readers", nargs="*", default=[], choices=READERS, metavar="READER",
+                        help="also read load_digits and the synthetic sets with these readers (line, segments)")
     parser.add_argument("--count", type=int, default=300, help="synthetic photos per set (default 300)")
     parser.add_argument("--calibrate", action="store_true",
                         help="write the reject-threshold table (default RESULTS-reject-threshold.md) and stop")
@@ -204,7 +208,7 @@ def main() -> None:
                                       "RESULTS-reject-threshold.md with --calibrate; with --dev, nowhere)")
     args = parser.parse_args()
 
-    recognizer = Recognizer(args.model)
+    recognizer = Recognizer(args.model, reader=args.reader)
     command = "python benchmarks/realworld.py" + "".join(f" {arg}" for arg in sys.argv[1:])
     if args.calibrate:
         report = ["# Reject threshold: confidence of calibration digits vs non-digits", "", *header(recognizer, command),
@@ -242,6 +246,10 @@ def main() -> None:
             other = Recognizer(other_name, reject_below=recognizer.reject_below)
             compared[other.name] = (other.info["test_accuracy"],
                                     [score(read_files(other, paths), labels) for paths, labels in file_sets])
+        for reader in args.compare_readers:
+            other = Recognizer(args.model, reader=reader)
+            compared[f"{other.name}, {other.info['reader']} reader"] = (
+                other.info["test_accuracy"], [score(read_files(other, paths), labels) for paths, labels in file_sets])
 
     report = [
         "# Reading real-world images",
@@ -288,9 +296,17 @@ def header(recognizer: Recognizer, command: str) -> list[str]:
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}, Python {platform.python_version()}",
         f"- model: {recognizer.name} ({recognizer.info['parameters']:,} parameters, "
         f"MNIST test accuracy {recognizer.info['test_accuracy']}) — `{shown_path(recognizer.path)}`",
+        f"- reader: {_reader_line(recognizer)}",
         f"- reject threshold: {recognizer.reject_below}",
         f"- command: `{command}`",
     ]
+
+
+def _reader_line(recognizer: Recognizer) -> str:
+    if recognizer.line_reader is None:
+        return "segments (segmentation, then the model above on each digit)"
+    return (f"line (the whole number at once: `{shown_path(recognizer.line_reader.path)}`, "
+            f"{recognizer.line_reader.runtime_name}; the model above is not used for images)")
 
 
 def write_report(report: list[str], out: str | None) -> None:

@@ -17,7 +17,9 @@ def test_info_and_name():
     model = recognizer()
     assert model.path == trained_model_path()
     assert model.info["parameters"] == 109_386 and model.info["name"] == model.name
-    assert set(model.info) == {"name", "path", "runtime", "test_accuracy", "parameters", "temperature"}
+    assert set(model.info) == {"name", "path", "runtime", "test_accuracy", "parameters", "temperature", "reader"}
+    # A model asked for by name reads images itself, digit by digit, even when a line reader is installed.
+    assert model.info["reader"] == "segments" and model.line_reader is None
     # Confidences are calibrated with the temperature fitted when the model was trained.
     from digitlab.formats import model_temperature
 

@@ -21,6 +21,7 @@ from digitlab.formats import (
     PAIR_ARROW,
     default_shipped_model,
     finite_number,
+    is_line_reader,
     models_dir,
     read_card,
     read_manifest,
@@ -106,7 +107,10 @@ def format_models() -> str:
     lines.append(f"  {'name':<12} {'where':<10} {'architecture':<12} {'parameters':>10} {'accuracy':>9} {'errors':>7} "
                  f"{'training':>18}  most-confused pairs")
     # Cards are files on disk: a field of the wrong type (a hand edit) prints as "—", never a crash.
+    line_readers = {name: card for name, card in shipped.items() if is_line_reader(card)}
     for name, card in sorted(shipped.items(), key=lambda item: -(finite_number(item[1].get("test_accuracy")) or 0.0)):
+        if name in line_readers:
+            continue
         pairs = card.get("confused_pairs") if isinstance(card.get("confused_pairs"), list) else []
         pairs = ", ".join(f"{pair.get('pair')} ({pair.get('total')})" for pair in pairs[:3] if isinstance(pair, dict))
         lines.append(
@@ -119,6 +123,12 @@ def format_models() -> str:
                   f"{defaults['mnist']['name'] if defaults['mnist'] else 'the newest run'} (most accurate on the validation split); "
                   f"predict and serve use {defaults['images']['name'] if defaults['images'] else 'the newest run'} "
                   "(made for photos and scans)."]
+    for name, card in line_readers.items():
+        validation = card.get("validation") if isinstance(card.get("validation"), dict) else {}
+        lines += ["", f"Line reader: {name} ({card.get('location', '—')}, {_figure(card.get('parameters'), ',d')} "
+                      f"parameters) reads whole numbers in photos and scans for predict and serve; "
+                      f"{_figure(validation.get('exact'), '.2%')} of validation numbers exactly right "
+                      "(--reader segments reads digit by digit with the model instead)."]
     lines += _models_dir_lines(shipped)
     return "\n".join(lines)
 

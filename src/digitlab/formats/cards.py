@@ -45,6 +45,7 @@ from digitlab.formats.tensorboard import run_training_seconds
 CARD = "card.json"
 ONNX_MODEL = "model.onnx"
 ENSEMBLE = "ensemble"  # the architecture of a card that names members instead of holding a model file
+LINE_READER_KIND = "line-reader"  # the "kind" of a line reader's card
 MODELS_DIR_ENVIRONMENT = "DIGITLAB_MODELS_DIR"
 # Where a shipped model was found (the "location" field shipped_models adds to its card).
 BUNDLED, MODELS_DIR = "bundled", "models dir"
@@ -122,6 +123,11 @@ def shipped_models(directory: str | Path | None = None) -> dict[str, dict]:
     if directory is not None:
         return _models_in(Path(directory), MODELS_DIR)
     return {**_models_in(bundled_models_dir(), BUNDLED), **_models_in(models_dir(), MODELS_DIR)}
+
+
+def is_line_reader(card: dict) -> bool:
+    """A line reader's card (digitlab.export.line_shipping): it reads strips of whole numbers, not digits."""
+    return card.get("kind") == LINE_READER_KIND
 
 
 def is_ensemble(card: dict) -> bool:

@@ -26,7 +26,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from digitlab.errors import UserError
-from digitlab.formats import read_json, resolve_model_path, rundir, shipped_models
+from digitlab.formats import is_line_reader, read_json, resolve_model_path, rundir, shipped_models
 from digitlab.recognize import Recognizer
 from digitlab.serve.batching import Batcher
 from digitlab.serve.settings import ServeSettings
@@ -96,6 +96,8 @@ def scan_models(runs_dir: str | Path) -> dict[str, ModelEntry]:
     found: dict[str, ModelEntry] = {}
     shipped = sorted(shipped_models().items(), key=lambda item: -(_accuracy(item[1].get("test_accuracy")) or 0.0))
     for name, card in shipped:
+        if is_line_reader(card):  # not a model to choose: it reads every photo (Recognizer's reader="auto")
+            continue
         found[name] = ModelEntry(
             name=name,
             path=Path(card["path"]),

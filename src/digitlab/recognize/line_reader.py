@@ -28,6 +28,7 @@ import numpy as np
 
 from digitlab.errors import UserError
 from digitlab.formats import CARD, finite_number, shipped_models, sidecar_value
+from digitlab.models import import_keras
 from digitlab.recognize.ctc import NUM_DIGITS, FrameDigit, best_path, frame_probabilities
 from digitlab.vision.line import STRIP_HEIGHT, WIDTH_MULTIPLE
 from digitlab.vision.preprocess import to_mnist
@@ -82,8 +83,6 @@ class LineReader:
         return lambda strips: session.run(None, {name: strips})[0]
 
     def _open_keras(self):
-        from digitlab.models import import_keras
-
         keras = import_keras()
         try:
             model = keras.saving.load_model(self.path, compile=False, safe_mode=True)

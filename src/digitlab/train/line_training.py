@@ -191,10 +191,16 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
     return json.loads((out / HISTORY).read_text())
 
 
-def train_line_reader_run(runs_dir: Path, epochs: int, train_count: int = 60_000, validation_count: int = 4_000,
+def validation_photos(train_photos: int) -> int:
+    """Validation photos for a training set: one per 15 training photos, at least 100, at most 4,000."""
+    return min(4_000, max(100, train_photos // 15))
+
+
+def train_line_reader_run(runs_dir: Path, epochs: int, train_count: int = 60_000, validation_count: int | None = None,
                           batch_size: int = 32, seed: int = 0, resume_dir: Path | None = None, command: str = "",
                           ) -> Path:
     """Train a line reader in a run dir of its own (or resume `resume_dir`) with the run's lock and status."""
+    validation_count = validation_count or validation_photos(train_count)
     if resume_dir is not None:
         run_dir = Path(resume_dir)
         config = read_json(run_dir / rundir.CONFIG)

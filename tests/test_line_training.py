@@ -1,0 +1,90 @@
+"""Training and shipping a line reader end to end, tiny: the CLI makes a run dir, ships it, and predict reads with it.
+
+A few hundred synthetic photos and one epoch: the model reads nothing well, but
+every stage runs as a user runs it (strips cut by the pipeline, CTC training on
+JAX, the run dir's status, ONNX export checked against Keras, calibration on
+validation strips, the card, reading through DIGITLAB_LINE_READER).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.formats import read_json, rundir
+from digitlab.synth.strip_data import found_the_line, line_strips, make_strips
+from digitlab.train.line_training import batch_arrays, batches
+
+PHOTOS = 240
+
+
+def _digitlab(*arguments: str, env: dict | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "digitlab", *arguments], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, cwd=cwd, timeout=900)
+
+
+def test_strips_are_cut_from_training_and_validation_photos_apart():
+    train, validation = make_strips("train", 48), make_strips("validation", 48)
+    for strips in (train, validation):
+        assert len(strips) + strips.missed == 48 and len(strips) >= 30
+        assert all(strips.pixels(index).shape[0] == 32 for index in range(len(strips)))
+        assert all(text == "" or (text.isdigit() and len(text) <= 8) for text in strips.texts)
+        assert "" in strips.texts  # something to refuse is among them
+    # Different digits, different photos: no strip of one split is in the other.
+    assert not {strips.pixels(0).tobytes() for strips in (train,)} & {validation.pixels(0).tobytes()}
+
+
+def test_found_the_line_needs_the_ink_across_and_little_else():
+    ink = (100, 50, 300, 90)
+    assert found_the_line((90, 40, 310, 100), ink)
+    assert not found_the_line((90, 40, 200, 100), ink)  # half the number missing
+    assert not found_the_line((115, 40, 310, 100), ink)  # its first digit missing
+    assert not found_the_line((0, 0, 2000, 100), ink)  # mostly something else (a shadow's edge)
+    assert not found_the_line((90, 95, 310, 140), ink)  # another line
+
+
+def test_batches_pad_to_buckets_and_keep_each_strip_s_frames():
+    strips = line_strips("validation", 48)
+    every = np.sort(np.concatenate(batches(strips, 8, np.random.default_rng(0))))
+    assert np.array_equal(every, np.arange(len(strips)))
+    images, labels, lengths, frames = batch_arrays(strips, np.arange(4))
+    assert images.shape[1] == 32 and images.shape[2] % 32 == 0 and images.shape[3] == 1
+    for row in range(4):
+        assert frames[row] == strips.width(row) // 4
+        assert lengths[row] == len(strips.texts[row])
+        assert "".join(str(label) for label in labels[row, :lengths[row]]) == strips.texts[row]
+
+
+def test_train_ship_and_read_with_a_line_reader(tmp_path):
+    runs, models = tmp_path / "runs", tmp_path / "models"
+    done = _digitlab("train", "--model", "line-reader", "--epochs", "1", "--line-photos", str(PHOTOS),
+                     "--runs-dir", str(runs), env={"KERAS_BACKEND": "jax"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    (run_dir,) = runs.iterdir()
+    assert rundir.run_status(run_dir) == rundir.FINISHED
+    training = read_json(run_dir / "training.json")
+    assert len(training["history"]) == 1 and training["train_photos"] == PHOTOS
+    listed = json.loads(_digitlab("runs", "--runs-dir", str(runs), "--json").stdout)
+    assert [(run["model"], run["status"]) for run in listed] == [("line-reader", "finished")]
+
+    done = _digitlab("ship", str(run_dir), "--name", "line-reader", env={"DIGITLAB_MODELS_DIR": str(models)})
+    assert done.returncode == 0, done.stderr[-2000:]
+    card = read_json(models / "line-reader" / "card.json")
+    assert card["kind"] == "line-reader" and card["onnx_parity"]["same_reading"] == card["onnx_parity"]["strips"]
+    assert 0.5 <= card["temperature"] <= 3.0 and 0.0 <= card["reject_below"] < 1.0
+    assert card["data"]["fonts_held_out"] and "no test image" in card["data"]["digits"]
+
+    from digitlab.synth import render_photo
+
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(render_photo(seed=900_001).jpeg)
+    done = _digitlab("predict", "--json", "--reader", "line", str(photo),
+                     env={"DIGITLAB_LINE_READER": str(models / "line-reader" / "model.onnx")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert set(result) == {"path", "prediction", "confidence", "digits"}

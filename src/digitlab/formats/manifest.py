@@ -32,7 +32,7 @@ from digitlab.formats.files import file_sha256, read_json, write_bytes_atomic, w
 MANIFEST = "models_manifest.json"
 MANIFEST_FORMAT = 1
 # The models the package itself carries (as ONNX, with their cards): what `pip install digitlab` reads with.
-BUNDLED_MODELS = ("reader",)
+BUNDLED_MODELS = ("reader", "line-reader")
 BUNDLED_FILES = (ONNX_MODEL, CARD)
 REGENERATE = "python scripts/models_manifest.py"
 # ModelProto's field keys (field number << 3 | wire type) that may follow ir_version in an ONNX file.

@@ -12,6 +12,7 @@ Writes, in pipeline order:
     3-ink.png           ink after dividing out the lighting (MNIST polarity: ink bright)
     4-mask.png          the thresholded ink
     4b-level-mask.png   only for a tilted line: the mask after leveling it (what was segmented)
+    4c-line-strip.png   the line as one 32-row strip: what the line reader reads (digitlab.vision.line)
     5-digits.png        the working image with each digit's box, reading order and answer
     6-digit-<n>-<d>.png each model input (28×28, enlarged 10×), n = position, d = digit read
     result.txt          the prediction, confidences and why nothing was read

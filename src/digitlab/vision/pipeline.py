@@ -181,4 +181,6 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
             analysis.stages["1b-paper"] = gray
         if level_page is not None:
             analysis.stages["4b-level-mask"] = level_page.mask.astype(np.float32)
+        if line is not None:  # what the line reader reads
+            analysis.stages["4c-line-strip"] = line.pixels
     return analysis

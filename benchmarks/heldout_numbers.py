@@ -84,6 +84,8 @@ READERS = {
     "segments": lambda: RecognizerReader(reader="segments"),
     # The line reader: the whole number at once (CTC), recognition deciding where the digits are.
     "line": lambda: RecognizerReader(reader="line"),
+    # `digitlab predict` as shipped: the line reader, a lone digit read by the classifier.
+    "auto": lambda: RecognizerReader(),
 }
 
 

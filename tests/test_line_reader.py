@@ -92,7 +92,7 @@ def test_a_zero_with_a_gap_in_its_stroke_is_one_digit(which):
 def test_a_four_with_an_open_top_is_a_four(which):
     four = _digit(4, which)
     rows = np.flatnonzero(four.max(axis=1) > 0)
-    opened = _with_gap(four, slice(rows[0], rows[0] + 8), slice(0, 28))  # the top third of both strokes gone
+    opened = _with_gap(four, slice(rows[0], rows[0] + 4), slice(0, 28))  # the tips of both strokes gone: open wide
     assert _read([_digit(8), opened, _digit(5), opened], [24, 24, 24])["prediction"] == "8454"
 
 
@@ -127,7 +127,7 @@ def test_the_json_is_the_predict_contract_with_a_box_per_digit():
 
 
 def test_blank_paper_and_a_scribble_are_refused():
-    blank, _ = _photo([np.zeros((28, 28), np.uint8)], [])
+    blank, _ = _photo([], [])  # lit paper, noise and JPEG, no ink
     assert _reader().read(blank).prediction == ""
     canvas = Image.new("L", (28, 28), 0)
     from PIL import ImageDraw
@@ -136,3 +136,22 @@ def test_blank_paper_and_a_scribble_are_refused():
     scribble = np.asarray(canvas)
     result = _reader().read(_photo([scribble, scribble, scribble], [0, 0])[0])
     assert result.prediction == ""
+
+
+def test_auto_reads_a_lone_digit_with_the_classifier_and_a_number_with_the_line_reader():
+    from digitlab.recognize import DigitReading, ReadResult
+    from digitlab.recognize.recognizer import combined_reading
+
+    def reading(text: str, refused: bool = False) -> ReadResult:
+        digits = [DigitReading(int(c), 0.9, (0, 0, 1, 1), [0.1] * 10, np.zeros((28, 28))) for c in text]
+        return ReadResult("" if refused else text, 0.9, digits)
+
+    assert combined_reading(reading("7"), reading("1")).prediction == "7"  # a lone digit: the classifier's
+    assert combined_reading(reading("7"), reading("")).prediction == "7"
+    assert combined_reading(reading("7"), reading("71")).prediction == "71"  # the line reader saw two
+    assert combined_reading(reading("12"), reading("102")).prediction == "102"  # a number: the line reader's
+    assert combined_reading(reading("7", refused=True), reading("")).prediction == ""  # refused: the line's
+    auto = Recognizer()
+    assert auto.info["reader"] == "auto" and auto.line_reader is not None
+    data, _ = _photo([_digit(7), _digit(1), _digit(6), _digit(0)], [-6, 30, 30])
+    assert auto.read(data).prediction == _reader().read(data).prediction == "7160"

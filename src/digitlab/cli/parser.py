@@ -58,8 +58,10 @@ def _add_runtime_option(parser: argparse.ArgumentParser, default: str | None = "
 def _add_reader_option(parser: argparse.ArgumentParser, default: str | None = "auto") -> None:
     parser.add_argument(
         "--reader", choices=READERS, default=default,
-        help="how photos and scans are read: auto (the line reader when installed), line (the whole number at "
-             "once, recognition decides where digits are) or segments (cut into digits first, then each classified)"
+        help="how photos and scans are read: line (the line reader: the whole number at once, recognition decides "
+             "where the digits are), segments (cut into digits first, each classified by --model) or auto (the line "
+             "reader, but a lone digit the segmentation finds is read by the classifier; segments when --model names "
+             "a classifier or no line reader is installed)"
              + ("" if default else " (default: auto; DIGITLAB_READER)"),
     )
 

@@ -151,15 +151,15 @@ def find_line_reader(runtime: str = "auto") -> Path | None:
 
 
 def open_line_reader(reader: str = "auto", runtime: str = "auto") -> LineReader | None:
-    """The line reader for `reader` ("auto": when one is shipped; "line": required; "segments": none)."""
+    """The line reader for `reader` ("line": required; "auto": the installed one, if any; "segments": none)."""
     if reader not in READERS:
         raise UserError(f"--reader must be one of {', '.join(READERS)}, got {reader!r}.")
     if reader == "segments":
         return None
     path = find_line_reader(runtime)
     if path is None:
-        if reader == "line":
-            raise UserError(f"no line reader is installed; `digitlab models pull {LINE_READER}`, or use "
-                            "--reader segments.")
-        return None
+        if reader == "auto":
+            return None
+        raise UserError(f"no line reader is installed; `digitlab models pull {LINE_READER}`, or use "
+                        "--reader segments.")
     return LineReader(path)

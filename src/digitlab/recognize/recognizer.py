@@ -116,15 +116,19 @@ class Recognizer:
         self.path = Path(resolve_model_path(None if model is None else str(model), runs_dir, purpose="images"))
         self.name = _model_name(self.path)
         self.max_pixels = int(max_pixels)
-        # Images are read by the line reader (the whole number at once, line_reader.py) when one is
-        # shipped, else digit by digit: segmentation, then this model on each piece ("segments").
-        # "auto" picks the line reader only for the default model: a classifier asked for by name
-        # (`--model vgg`) is the one that reads.
+        # Images are read digit by digit ("segments": segmentation, then this model on each piece), by
+        # the line reader ("line": the whole number at once, line_reader.py), or both ("auto", the
+        # default when a line reader is installed: see combined_reading). A classifier asked for by
+        # name (`--model vgg`) reads alone: that model is the one asked to read.
         if reader == "auto" and model is not None and self.name != READER_MODEL:
             reader = "segments"
         self.line_reader = open_line_reader(reader, runtime)
-        default_threshold = self.line_reader.reject_below if self.line_reader else REJECT_BELOW
-        self.reject_below = float(default_threshold if reject_below is None else reject_below)
+        self.reader = "segments" if self.line_reader is None else reader
+        # Each reader's own reject threshold, unless one is given for both.
+        self.segments_reject_below = float(REJECT_BELOW if reject_below is None else reject_below)
+        self.line_reject_below = (float(self.line_reader.reject_below if reject_below is None else reject_below)
+                                  if self.line_reader else None)
+        self.reject_below = self.line_reject_below if self.reader == "line" else self.segments_reject_below
         # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file
         # ("onnx-int8": the int8 model.int8.onnx beside it, only when asked; an ensemble:
         # its members' runtimes, averaged).
@@ -134,7 +138,7 @@ class Recognizer:
         self.temperature = model_temperature(self.path)
         self.info = _model_info(self.path, self.name, self.runtime)
         self.info["temperature"] = self.temperature
-        self.info["reader"] = "line" if self.line_reader else "segments"
+        self.info["reader"] = self.reader
         if self.line_reader:
             self.info["line_reader"] = {"path": str(self.line_reader.path), "runtime": self.line_reader.runtime_name,
                                         "temperature": self.line_reader.temperature}
@@ -163,13 +167,14 @@ class Recognizer:
             for crop, row in zip(crops, probabilities)
         ])
 
-    def _judged(self, digits: list[DigitReading]) -> ReadResult:
+    def _judged(self, digits: list[DigitReading], reject_below: float | None = None) -> ReadResult:
         """An image's digits → its ReadResult: the number, its confidence, and the reject rule applied."""
         if not digits:
             return ReadResult("", 0.0, [], note="no digits found")
         # The number is right only if every digit is: the product is its confidence.
         confidence = float(np.prod([digit.confidence for digit in digits]))
-        if min(digit.confidence for digit in digits) < self.reject_below:
+        threshold = self.segments_reject_below if reject_below is None else reject_below
+        if min(digit.confidence for digit in digits) < threshold:
             return ReadResult("", confidence, digits, note="low confidence; not read")
         return ReadResult("".join(str(digit.digit) for digit in digits), confidence, digits)
 
@@ -188,10 +193,8 @@ class Recognizer:
     def read(self, image, debug_dir: Path | None = None) -> ReadResult:
         """Read the digits in one image; raises ImageError for an unreadable input."""
         analysis = self.analyze(image, debug_dir)
-        if self.line_reader is not None:
-            return self._line_result(analysis, None if debug_dir is None else Path(debug_dir))
-        probabilities = self._probabilities(_model_inputs(analysis.digits))
-        return self._result(analysis, probabilities, None if debug_dir is None else Path(debug_dir))
+        return self.read_analyses([analysis], None if debug_dir is None else Path(debug_dir).parent,
+                                  debug_names=[None if debug_dir is None else Path(debug_dir).name])[0]
 
     def read_many(self, images: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
         """Read many images with one batched model call; an unreadable input gives its ImageError."""
@@ -203,45 +206,66 @@ class Recognizer:
                 analyses.append(_without_frames(error))
         return self.read_analyses(analyses, debug_dir)
 
-    def read_analyses(self, analyses: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
+    def read_analyses(self, analyses: list, debug_dir: Path | None = None,
+                      debug_names: list | None = None) -> list[ReadResult | ImageError]:
         """Read images already run through `analyze` (ImageError items pass through), one batched model call.
 
         The vision pipeline does not depend on the model, so one analysis can be read by several
         models or runtimes (benchmarks/quantize.py compares float and int8 on the same crops).
         """
-        if self.line_reader is not None:
-            return [item if isinstance(item, ImageError) else self._line_result(item, _debug_path(debug_dir, index))
-                    for index, item in enumerate(analyses)]
-        crops = [crop for item in analyses if not isinstance(item, ImageError) for crop in item.digits]
-        probabilities = self._probabilities(_model_inputs(crops))
+        segments = self._segment_results(analyses) if self.reader != "line" else [None] * len(analyses)
         results: list[ReadResult | ImageError] = []
-        start = 0
-        for index, item in enumerate(analyses):
+        for index, (item, by_segments) in enumerate(zip(analyses, segments)):
             if isinstance(item, ImageError):
                 results.append(item)
                 continue
+            by_line = self._line_result(item) if self.reader != "segments" else None
+            result = combined_reading(by_segments, by_line) if self.reader == "auto" else by_segments or by_line
+            if not result.digits and item.note:
+                result.note = item.note
+            if debug_dir is not None:
+                name = debug_names[index] if debug_names else f"{index:04d}"
+                write_debug_images(item, result, Path(debug_dir) / name)
+            results.append(result)
+        return results
+
+    def _segment_results(self, analyses: list) -> list[ReadResult | None]:
+        """Each analysis's digits read by the classifier, in one batched model call (None for an ImageError)."""
+        crops = [crop for item in analyses if not isinstance(item, ImageError) for crop in item.digits]
+        probabilities = self._probabilities(_model_inputs(crops))
+        results: list[ReadResult | None] = []
+        start = 0
+        for item in analyses:
+            if isinstance(item, ImageError):
+                results.append(None)
+                continue
             count = len(item.digits)
-            results.append(self._result(item, probabilities[start:start + count], _debug_path(debug_dir, index)))
+            results.append(self._readings(item.digits, probabilities[start:start + count]))
             start += count
         return results
 
-    def _result(self, analysis, probabilities: np.ndarray, debug_path: Path | None) -> ReadResult:
-        """One image's analysis and its digits' probabilities → its ReadResult (and debug images)."""
-        return self._finished(analysis, self._readings(analysis.digits, probabilities), debug_path)
-
-    def _line_result(self, analysis, debug_path: Path | None) -> ReadResult:
-        """One image's analysis read by the line reader → its ReadResult (and debug images)."""
+    def _line_result(self, analysis) -> ReadResult:
+        """One image's analysis read by the line reader."""
         digits = [DigitReading(digit.digit, digit.confidence, digit.box, digit.probabilities, digit.model_input)
                   for digit in self.line_reader.read(analysis)]
-        return self._finished(analysis, self._judged(digits), debug_path)
+        return self._judged(digits, self.line_reject_below)
 
-    @staticmethod
-    def _finished(analysis, result: ReadResult, debug_path: Path | None) -> ReadResult:
-        if not result.digits and analysis.note:
-            result.note = analysis.note
-        if debug_path is not None:
-            write_debug_images(analysis, result, debug_path)
-        return result
+
+def combined_reading(by_segments: ReadResult, by_line: ReadResult) -> ReadResult:
+    """The reading "auto" gives: the line reader's, except for a lone digit the classifier read.
+
+    The classifier reads one isolated digit better than the line reader (above all
+    low-resolution scans); the line reader reads whole numbers far better (touching,
+    broken and widely spaced digits) and refuses what is no number. So when the
+    segmentation found exactly one digit, the classifier read it (above its reject
+    threshold) and the line reader saw at most one digit, the classifier's reading is
+    given; otherwise the line reader's. Chosen on validation data only (MNIST training
+    digits 54,000-59,999 in synthetic photos and as low-resolution scans, and non-numbers),
+    against taking the more confident of the two and other rules: see docs/reading-images.md.
+    """
+    if len(by_segments.digits) == 1 and by_segments.prediction and len(by_line.digits) <= 1:
+        return by_segments
+    return by_line
 
 
 def _without_frames(error: ImageError) -> ImageError:
@@ -254,10 +278,6 @@ def _without_frames(error: ImageError) -> ImageError:
     """
     error.__traceback__ = error.__context__ = error.__cause__ = None
     return error
-
-
-def _debug_path(debug_dir: Path | None, index: int) -> Path | None:
-    return None if debug_dir is None else Path(debug_dir) / f"{index:04d}"
 
 
 def _model_inputs(crops: list) -> np.ndarray:

@@ -42,7 +42,7 @@ class ServeSettings(BaseSettings):
     runs_dir: str = "runs"
     # Inference runtime: "auto" (ONNX Runtime when the model has a model.onnx), "onnx" or "keras".
     runtime: str = "auto"
-    # How images are read: "auto" (the line reader when one is installed), "line" or "segments".
+    # How images are read: "auto" (the line reader, a lone digit by the classifier), "line" or "segments".
     reader: str = "auto"
     # Whole request bodies above this are refused with 413 while they stream in.
     max_upload_mb: float = Field(10.0, gt=0)

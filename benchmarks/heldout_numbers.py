@@ -64,8 +64,12 @@ class RecognizerReader:
     def describe(self) -> str:
         info = self.recognizer.info
         extra = "".join(f", {key}={value!r}" for key, value in self.options.items())
-        return (f"Recognizer({extra.lstrip(', ')}): model `{info['name']}` on {info['runtime']}, "
-                f"reject below {self.recognizer.reject_below}")
+        recognizer = self.recognizer
+        thresholds = {"segments": f"reject below {recognizer.segments_reject_below}",
+                      "line": f"line reader, reject below {recognizer.line_reject_below}",
+                      "auto": f"line reader (reject below {recognizer.line_reject_below}) and the model for a lone "
+                              f"digit (reject below {recognizer.segments_reject_below})"}[recognizer.reader]
+        return f"Recognizer({extra.lstrip(', ')}): model `{info['name']}` on {info['runtime']}, {thresholds}"
 
     def __call__(self, paths: list[Path]) -> list[Reading]:
         readings = []
@@ -190,7 +194,8 @@ def report(records: list[dict], readings: dict[str, list[Reading]], timings: dic
              for kind in ERRORS]
     rows.append(["false rejects (right digits, refused)",
                  *[f"{summaries[n].seen_behind_rejects['right']} of {summaries[n].kinds['reject']}" for n in names]])
-    lines += _table(["", *names], rows)
+    # The docs include this table (docs/reading-images.md) between these markers (pymdownx.snippets sections).
+    lines += ["<!-- --8<-- [start:summary] -->", *_table(["", *names], rows), "<!-- --8<-- [end:summary] -->"]
     lines += ["", "### By length and by how the number was written", "",
               "Each cell: exact, then the errors as split / merge / misread / reject (counts).", ""]
     group_rows = []

@@ -305,8 +305,11 @@ def header(recognizer: Recognizer, command: str) -> list[str]:
 def _reader_line(recognizer: Recognizer) -> str:
     if recognizer.line_reader is None:
         return "segments (segmentation, then the model above on each digit)"
-    return (f"line (the whole number at once: `{shown_path(recognizer.line_reader.path)}`, "
-            f"{recognizer.line_reader.runtime_name}; the model above is not used for images)")
+    line = (f"the line reader `{shown_path(recognizer.line_reader.path)}` on {recognizer.line_reader.runtime_name}, "
+            f"reject below {recognizer.line_reject_below}")
+    if recognizer.reader == "line":
+        return f"line ({line}; the model above is not used for images)"
+    return f"auto ({line}; a lone digit the segmentation finds read by the model above)"
 
 
 def write_report(report: list[str], out: str | None) -> None:

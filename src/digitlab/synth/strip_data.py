@@ -77,6 +77,11 @@ def _digit_source(split: str) -> DigitSource:
     return DigitSource(images[start:], labels[start:])
 
 
+def validation_digit_source() -> DigitSource:
+    """The validation split's digits (MNIST training images 54,000-59,999, no font), as "validation" strips use."""
+    return _digit_source("validation")
+
+
 def found_the_line(found: tuple, ink: tuple) -> bool:
     """Whether a strip's box (x0, y0, x1, y1) holds the line whose ink box is `ink`, and not much else."""
     shared = min(found[2], ink[2]) - max(found[0], ink[0])

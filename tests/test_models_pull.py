@@ -132,9 +132,10 @@ def test_the_default_models_dir_is_the_per_user_data_dir(monkeypatch, tmp_path):
 
 def test_the_bundled_reader_is_found_with_no_models_dir(target):
     shipped = shipped_models()
-    assert list(shipped) == ["reader"] and not target.exists()
-    assert shipped["reader"]["location"] == BUNDLED
-    assert Path(shipped["reader"]["path"]).name == "model.onnx"
+    assert sorted(shipped) == ["line-reader", "reader"] and not target.exists()
+    for name in shipped:  # the classifier and the line reader, both as ONNX inside the package
+        assert shipped[name]["location"] == BUNDLED
+        assert Path(shipped[name]["path"]).name == "model.onnx"
 
 
 def test_a_model_in_the_models_dir_wins_over_the_bundled_one(target):
@@ -205,7 +206,7 @@ def test_pull_from_a_folder_checks_every_file_and_models_lists_it(target, capsys
     assert status == 0
     assert f"\n  {SMALL:<12} {MODELS_DIR}" in out and f"\n  {'reader':<12} {MODELS_DIR}" in out
     not_installed = out.split("Not installed yet: ")[1].split(" (")[0].split(", ")
-    assert set(not_installed) == set(read_manifest()["models"]) - {SMALL, "reader"}
+    assert set(not_installed) == set(read_manifest()["models"]) - {SMALL, "reader", "line-reader"}  # bundled: installed
 
     status, out, _ = run_cli(capsys, "models", "pull", SMALL, "--from", str(MODELS))
     assert status == 0 and f"{SMALL}: up to date" in out

@@ -18,6 +18,7 @@ write instead (benchmarks/kill_resume.py maps a run's writes that way).
 from __future__ import annotations
 
 import contextlib
+import signal
 import fnmatch
 import sys
 import threading
@@ -50,6 +51,9 @@ def _stalling(original, pattern: str, nth: int):
 
 
 if __name__ == "__main__":
+    # Ctrl-C raises KeyboardInterrupt, as in a terminal, even when this was started from a background
+    # job (which inherits SIGINT ignored, and Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stall_pattern, stall_nth, *argv = sys.argv[1:]
     stalling = _stalling(files.atomic_path, stall_pattern, int(stall_nth))
     # Writers reach atomic_path through these names; the stages that import it from

@@ -44,14 +44,17 @@ def test_unknown_model_is_a_clear_error():
 
 def test_models_command_lists_every_shipped_model_and_says_which_are_the_defaults(capsys):
     from digitlab.cli import main
-    from digitlab.formats import default_shipped_model, shipped_models
+    from digitlab.formats import default_shipped_model, is_line_reader, shipped_models
 
     assert main(["models"]) == 0
     output = capsys.readouterr().out
     for name in list_models():
         assert f"  {name} " in output
-    for name in shipped_models():
-        assert f"\n  {name} " in output
+    for name, card in shipped_models().items():
+        if is_line_reader(card):  # not a classifier: its own line, after the defaults
+            assert f"\nLine reader: {name} (" in output and "of validation numbers exactly right" in output
+        else:
+            assert f"\n  {name} " in output
     defaults = output.split("Defaults without --model:")[1]
     assert f"use {default_shipped_model('mnist')['name']} (most accurate on the validation split)" in defaults
     assert f"use {default_shipped_model('images')['name']} (made for photos and scans)" in defaults

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from digitlab.errors import UserError
@@ -62,18 +62,12 @@ class ServeSettings(BaseSettings):
     # OpenAPI page's "servers"; the web page itself uses relative URLs and needs none.
     root_path: str = ""
 
-    @field_validator("runtime")
+    @field_validator("runtime", "reader")
     @classmethod
-    def _known_runtime(cls, value: str) -> str:
-        if value not in RUNTIMES:
-            raise ValueError(f"must be one of {', '.join(RUNTIMES)}")
-        return value
-
-    @field_validator("reader")
-    @classmethod
-    def _known_reader(cls, value: str) -> str:
-        if value not in READERS:
-            raise ValueError(f"must be one of {', '.join(READERS)}")
+    def _known_choice(cls, value: str, info: ValidationInfo) -> str:
+        choices = {"runtime": RUNTIMES, "reader": READERS}[info.field_name]
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
         return value
 
     @field_validator("cors_origins", mode="before")

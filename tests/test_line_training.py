@@ -78,6 +78,7 @@ def test_train_ship_and_read_with_a_line_reader(tmp_path):
     assert card["kind"] == "line-reader" and card["onnx_parity"]["same_reading"] == card["onnx_parity"]["strips"]
     assert 0.5 <= card["temperature"] <= 3.0 and 0.0 <= card["reject_below"] < 1.0
     assert card["data"]["fonts_held_out"] and "no test image" in card["data"]["digits"]
+    assert card["data"]["generator"] == training["generator"] and len(card["data"]["validation_generator"]) == 12
 
     from digitlab.synth import render_photo
 

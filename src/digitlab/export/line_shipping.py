@@ -154,6 +154,7 @@ def ship_line_reader(run_dir: Path, name: str, models_dir: Path) -> Path:
                 "validation_strips": len(strips), "validation_photos_missed": strips.missed,
                 "digits": "MNIST training images 0-53,999 (train), 54,000-59,999 (validation); no test image",
                 "fonts_held_out": list(HELD_OUT_FONT_FAMILIES), "generator": training.get("generator"),
+                "validation_generator": strips.generator,  # the calibration strips' (today's code)
             },
             "epochs": len(training["history"]), "best_epoch": training.get("best_epoch"),
             **calibrate(reader, strips),

@@ -31,7 +31,7 @@ from digitlab.errors import UserError
 from digitlab.export.exporter import use_tensorflow_backend
 from digitlab.formats import CARD, atomic_path, file_sha256, staged_files, write_json_atomic
 from digitlab.models import import_keras
-from digitlab.recognize.ctc import best_path, best_path_text
+from digitlab.recognize.ctc import best_path, best_path_text, frame_probabilities
 from digitlab.recognize.line_reader import LineReader
 from digitlab.synth.strip_data import StripSet, line_strips
 from digitlab.synth.strips import HELD_OUT_FONT_FAMILIES
@@ -77,9 +77,8 @@ def _parity(keras_path: Path, reader: LineReader, strips: StripSet) -> dict:
     worst, same = 0.0, 0
     count = min(PARITY_STRIPS, len(strips))
     for index in range(count):
-        pixels = strips.pixels(index)[None, :, :, None]
-        expected = np.asarray(model.predict_on_batch(pixels))[0]
-        actual = reader._run(pixels)[0]
+        expected = np.asarray(model.predict_on_batch(strips.pixels(index)[None, :, :, None]))[0]
+        actual = reader.logits(strips.pixels(index))
         worst = max(worst, float(np.max(np.abs(expected - actual))))
         same += best_path_text(expected) == best_path_text(actual)
     if worst > PARITY_TOLERANCE or same < count:
@@ -90,16 +89,14 @@ def _parity(keras_path: Path, reader: LineReader, strips: StripSet) -> dict:
 
 def calibrate(reader: LineReader, strips: StripSet) -> dict:
     """Temperature and reject threshold chosen on `strips` (see the module doc), with the validation figures."""
-    logits = [np.asarray(reader._run(strips.pixels(index)[None, :, :, None]))[0] for index in range(len(strips))]
+    logits = [reader.logits(strips.pixels(index)) for index in range(len(strips))]
     numbers = [index for index, text in enumerate(strips.texts) if text]
     refuse = [index for index, text in enumerate(strips.texts) if not text]
 
     def readings(temperature: float):
         found = []
         for index in range(len(strips)):
-            scaled = logits[index] / temperature
-            probabilities = np.exp(scaled - scaled.max(axis=-1, keepdims=True))
-            digits = best_path(probabilities / probabilities.sum(axis=-1, keepdims=True))
+            digits = best_path(frame_probabilities(logits[index], temperature))
             text = "".join(str(digit.digit) for digit in digits)
             confidences = [digit.confidence for digit in digits]
             found.append((text, float(np.prod(confidences)) if digits else 0.0, min(confidences, default=0.0)))

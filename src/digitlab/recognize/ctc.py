@@ -64,6 +64,4 @@ def best_path(probabilities: np.ndarray) -> list[FrameDigit]:
 
 def best_path_text(probabilities: np.ndarray) -> str:
     """Only the digit string of best_path."""
-    classes = np.argmax(probabilities, axis=-1)
-    kept = classes[np.concatenate([[True], classes[1:] != classes[:-1]])] if len(classes) else classes
-    return "".join(str(int(label)) for label in kept if label != BLANK)
+    return "".join(str(digit.digit) for digit in best_path(probabilities))

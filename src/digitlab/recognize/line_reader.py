@@ -27,9 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.errors import UserError
-from digitlab.formats import CARD, finite_number, shipped_models, sidecar_value
+from digitlab.formats import CARD, finite_number, rundir, shipped_models, sidecar_value
 from digitlab.models import import_keras
 from digitlab.recognize.ctc import NUM_DIGITS, FrameDigit, best_path, frame_probabilities
+from digitlab.recognize.runtimes import ONNX_FILE, onnx_session
 from digitlab.vision.line import STRIP_HEIGHT, WIDTH_MULTIPLE
 from digitlab.vision.preprocess import to_mnist
 
@@ -63,18 +64,7 @@ class LineReader:
         self._run = self._open_onnx(threads) if self.path.suffix == ".onnx" else self._open_keras()
 
     def _open_onnx(self, threads: int | None):
-        import onnxruntime  # 0.25 s: loaded when a model is opened, not when the CLI starts
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        try:
-            session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
-        except Exception as error:  # ONNX Runtime raises its own exception types for bad files.
-            raise UserError(f"{self.path} could not be loaded as an ONNX model ({type(error).__name__}); "
-                            "is the file complete?") from None
+        session = onnx_session(self.path, threads)
         inputs = session.get_inputs()
         if len(inputs) != 1 or len(inputs[0].shape) != 4 or inputs[0].shape[1] != STRIP_HEIGHT:
             raise UserError(f"{self.path} is not a line reader (it does not take strips {STRIP_HEIGHT} rows high).")
@@ -96,14 +86,18 @@ class LineReader:
                 return np.asarray(model.predict_on_batch(strips))
         return run
 
-    def frames(self, strip: np.ndarray) -> np.ndarray:
-        """One strip (32, width) → (width / 4, 11) frame probabilities after the temperature."""
+    def logits(self, strip: np.ndarray) -> np.ndarray:
+        """One strip (32, width) → its (width / 4, 11) frame scores, before the temperature."""
         logits = np.asarray(self._run(np.ascontiguousarray(strip, np.float32)[None, :, :, None]))
         expected = (1, strip.shape[1] // FRAME_WIDTH, NUM_DIGITS + 1)
         if logits.shape != expected or not np.all(np.isfinite(logits)):
             raise UserError(f"{self.path} gave outputs of shape {logits.shape}, not {expected} finite frame "
                             "scores; it is not a working line reader.")
-        return frame_probabilities(logits[0], self.temperature)
+        return logits[0]
+
+    def frames(self, strip: np.ndarray) -> np.ndarray:
+        """One strip (32, width) → (width / 4, 11) frame probabilities after the temperature."""
+        return frame_probabilities(self.logits(strip), self.temperature)
 
     def read(self, analysis) -> list[LineDigit]:
         """The digits of an analysed image's line, left to right ([] when it has no line)."""
@@ -144,7 +138,7 @@ def find_line_reader(runtime: str = "auto") -> Path | None:
     if card is None:
         return None
     folder = Path(card["path"]).parent
-    keras_file, onnx_file = folder / "model.keras", folder / "model.onnx"
+    keras_file, onnx_file = folder / rundir.MODEL, folder / ONNX_FILE
     if runtime == "keras" and keras_file.is_file():
         return keras_file
     return onnx_file if onnx_file.is_file() else keras_file if keras_file.is_file() else None

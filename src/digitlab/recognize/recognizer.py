@@ -193,8 +193,7 @@ class Recognizer:
     def read(self, image, debug_dir: Path | None = None) -> ReadResult:
         """Read the digits in one image; raises ImageError for an unreadable input."""
         analysis = self.analyze(image, debug_dir)
-        return self.read_analyses([analysis], None if debug_dir is None else Path(debug_dir).parent,
-                                  debug_names=[None if debug_dir is None else Path(debug_dir).name])[0]
+        return self._read([analysis], [None if debug_dir is None else Path(debug_dir)])[0]
 
     def read_many(self, images: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
         """Read many images with one batched model call; an unreadable input gives its ImageError."""
@@ -206,16 +205,20 @@ class Recognizer:
                 analyses.append(_without_frames(error))
         return self.read_analyses(analyses, debug_dir)
 
-    def read_analyses(self, analyses: list, debug_dir: Path | None = None,
-                      debug_names: list | None = None) -> list[ReadResult | ImageError]:
+    def read_analyses(self, analyses: list, debug_dir: Path | None = None) -> list[ReadResult | ImageError]:
         """Read images already run through `analyze` (ImageError items pass through), one batched model call.
 
         The vision pipeline does not depend on the model, so one analysis can be read by several
         models or runtimes (benchmarks/quantize.py compares float and int8 on the same crops).
         """
+        paths = [None if debug_dir is None else Path(debug_dir) / f"{index:04d}" for index in range(len(analyses))]
+        return self._read(analyses, paths)
+
+    def _read(self, analyses: list, debug_paths: list[Path | None]) -> list[ReadResult | ImageError]:
+        """read_analyses, with each image's debug folder (None: no debug images)."""
         segments = self._segment_results(analyses) if self.reader != "line" else [None] * len(analyses)
         results: list[ReadResult | ImageError] = []
-        for index, (item, by_segments) in enumerate(zip(analyses, segments)):
+        for item, by_segments, debug_path in zip(analyses, segments, debug_paths):
             if isinstance(item, ImageError):
                 results.append(item)
                 continue
@@ -223,9 +226,8 @@ class Recognizer:
             result = combined_reading(by_segments, by_line) if self.reader == "auto" else by_segments or by_line
             if not result.digits and item.note:
                 result.note = item.note
-            if debug_dir is not None:
-                name = debug_names[index] if debug_names else f"{index:04d}"
-                write_debug_images(item, result, Path(debug_dir) / name)
+            if debug_path is not None:
+                write_debug_images(item, result, debug_path)
             results.append(result)
         return results
 

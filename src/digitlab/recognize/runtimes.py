@@ -90,35 +90,38 @@ class KerasRuntime:
             return checked_probabilities(self._model.predict_on_batch(inputs), len(batch), self.path)
 
 
+def onnx_session(path: Path, threads: int | None = None, shared_memory: bool = False):
+    """An ONNX Runtime session on the CPU for the file at `path`; UserError in one sentence if it cannot load."""
+    import onnxruntime  # 0.25 s: loaded when a model is opened, not when the CLI starts
+
+    options = onnxruntime.SessionOptions()
+    if shared_memory and _shared_arena(onnxruntime):
+        # Sessions that run one after another (an ensemble's members) reuse one memory
+        # arena instead of each keeping its own peak: `benchmarks/inference.py --measure
+        # ensemble onnx` peaked at 473 MB this way, 1,104 MB with three arenas.
+        options.add_session_config_entry("session.use_env_allocators", "1")
+    # On a small shared CPU, idle worker threads that spin-wait steal cycles
+    # from the web server and the preprocessing threads; let them sleep.
+    options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    try:
+        return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as error:  # ONNX Runtime raises its own exception types for bad files.
+        raise UserError(
+            f"{path} could not be loaded as an ONNX model ({_onnx_reason(error)}); is the file complete?"
+        ) from None
+
+
 class OnnxRuntime:
     """A model.onnx run by ONNX Runtime on the CPU."""
 
     name = "onnx"
 
     def __init__(self, onnx_path: Path, threads: int | None = None, shared_memory: bool = False):
-        import onnxruntime  # 0.25 s: loaded when a model is opened, not when the CLI starts
-
         self.path = Path(onnx_path)
-        options = onnxruntime.SessionOptions()
-        if shared_memory and _shared_arena(onnxruntime):
-            # Sessions that run one after another (an ensemble's members) reuse one memory
-            # arena instead of each keeping its own peak: `benchmarks/inference.py --measure
-            # ensemble onnx` peaked at 473 MB this way, 1,104 MB with three arenas.
-            options.add_session_config_entry("session.use_env_allocators", "1")
-        # On a small shared CPU, idle worker threads that spin-wait steal cycles
-        # from the web server and the preprocessing threads; let them sleep.
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 4)
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        try:
-            self._session = onnxruntime.InferenceSession(
-                str(self.path), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as error:  # ONNX Runtime raises its own exception types for bad files.
-            raise UserError(
-                f"{self.path} could not be loaded as an ONNX model ({_onnx_reason(error)}); is the file complete?"
-            ) from None
+        self._session = onnx_session(self.path, threads, shared_memory)
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or not outputs or inputs[0].type != "tensor(float)":
             raise UserError(f"{self.path} is not a digit classifier (it does not take one float image batch); "

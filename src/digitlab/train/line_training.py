@@ -19,9 +19,7 @@ Keras on JAX, through Keras' stateless API, one compiled step per bucket width.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -30,8 +28,9 @@ import numpy as np
 from digitlab.errors import UserError
 from digitlab.formats import atomic_path, read_json, rundir, write_json_atomic
 from digitlab.models.line_reader import BLANK, FRAME_WIDTH, build_line_reader
-from digitlab.recognize.ctc import best_path_text, frame_probabilities
+from digitlab.recognize.ctc import best_path_text
 from digitlab.synth.strip_data import StripSet, line_strips
+from digitlab.train.fast.engine import stateless_state, write_back
 from digitlab.vision.line import MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE
 
 # Strips are padded to the next of these widths: few shapes, so few compilations.
@@ -103,16 +102,6 @@ def _programs(model, optimizer):
     return train_step, predict
 
 
-def _write_back(model, optimizer, state) -> None:
-    trainable, non_trainable, optimizer_variables = state
-    for variable, value in zip(model.trainable_variables, trainable):
-        variable.assign(value)
-    for variable, value in zip(model.non_trainable_variables, non_trainable):
-        variable.assign(value)
-    for variable, value in zip(optimizer.variables, optimizer_variables):
-        variable.assign(value)
-
-
 def read_strips(predict, state, strips: StripSet, batch_size: int = 64) -> list[str]:
     """Best-path readings of every strip, in order."""
     readings = [""] * len(strips)
@@ -120,7 +109,7 @@ def read_strips(predict, state, strips: StripSet, batch_size: int = 64) -> list[
         images, _, _, frames = batch_arrays(strips, indices)
         logits = np.asarray(predict(state[0], state[1], images))
         for row, index in enumerate(indices):
-            readings[index] = best_path_text(frame_probabilities(logits[row, :frames[row]]))
+            readings[index] = best_path_text(logits[row, :frames[row]])  # the argmax path: no softmax needed
     return readings
 
 
@@ -147,8 +136,8 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
     model = build_line_reader(strip_height=STRIP_HEIGHT)
-    steps = epochs * len(batches(train, batch_size, rng=None))
-    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.02)
+    steps_per_epoch = len(batches(train, batch_size, rng=None))
+    schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.02)
     optimizer = keras.optimizers.Adam(learning_rate=schedule, clipnorm=5.0)
     optimizer.build(model.trainable_variables)
     history: list[dict] = []
@@ -156,10 +145,9 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
         model.load_weights(out / CHECKPOINT)
         history = json.loads((out / HISTORY).read_text())["history"]
         # The learning-rate schedule goes on where it stopped (Adam's moments start again from zero).
-        optimizer.iterations.assign(len(history) * len(batches(train, batch_size, rng=None)))
+        optimizer.iterations.assign(len(history) * steps_per_epoch)
     train_step, predict = _programs(model, optimizer)
-    state = ([v.value for v in model.trainable_variables], [v.value for v in model.non_trainable_variables],
-             [v.value for v in optimizer.variables])
+    state = stateless_state(model, optimizer)
     best = max((entry["validation"]["exact"] for entry in history), default=-1.0)
     for epoch in range(len(history), epochs):
         started, losses = time.time(), []
@@ -171,7 +159,7 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
                  "seconds": round(time.time() - started, 1)}
         history.append(entry)
         print(json.dumps(entry), flush=True)
-        _write_back(model, optimizer, state)
+        write_back(model, optimizer, state)
         with atomic_path(out / CHECKPOINT, suffix=".weights.h5") as partial:
             model.save_weights(partial)
         if figures["exact"] > best:
@@ -231,22 +219,3 @@ def train_line_reader_run(runs_dir: Path, epochs: int, train_count: int = 60_000
         rundir.mark_status(run_dir, rundir.FINISHED, epochs_run=len(summary["history"]),
                            validation_exact=best["exact"])
     return run_dir
-
-
-def main() -> None:
-    """`python -m digitlab.train.line_training`: the same as `digitlab train --model line-reader`."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--line-photos", type=int, default=60_000)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--resume", type=Path, metavar="RUN")
-    arguments = parser.parse_args()
-    train_line_reader_run(arguments.runs_dir, arguments.epochs, arguments.line_photos, batch_size=arguments.batch_size,
-                          seed=arguments.seed, resume_dir=arguments.resume,
-                          command="python -m digitlab.train.line_training " + " ".join(sys.argv[1:]))
-
-
-if __name__ == "__main__":
-    main()

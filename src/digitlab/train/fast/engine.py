@@ -116,14 +116,21 @@ def _evaluation_program(model, loss_function):
     return evaluate
 
 
-def _write_back(model, state) -> None:
+def stateless_state(model, optimizer) -> tuple[list, list, list]:
+    """(trainable, non-trainable, optimizer) values: what Keras' stateless calls take and return."""
+    return ([variable.value for variable in model.trainable_variables],
+            [variable.value for variable in model.non_trainable_variables],
+            [variable.value for variable in optimizer.variables])
+
+
+def write_back(model, optimizer, state) -> None:
     """Copy the trained values into the Keras model and optimizer (for saving and predicting)."""
     trainable, non_trainable, optimizer_variables = state
     for variable, value in zip(model.trainable_variables, trainable):
         variable.assign(value)
     for variable, value in zip(model.non_trainable_variables, non_trainable):
         variable.assign(value)
-    for variable, value in zip(model.optimizer.variables, optimizer_variables):
+    for variable, value in zip(optimizer.variables, optimizer_variables):
         variable.assign(value)
 
 
@@ -214,11 +221,7 @@ def fit_fast(
     run_epoch = _epoch_program(model, loss_function, config.batch_size, n_train,
                                augment_config=config if config.augment else None)
     evaluate = _evaluation_program(model, loss_function) if len(validation_images) else None
-    state = (
-        [variable.value for variable in model.trainable_variables],
-        [variable.value for variable in model.non_trainable_variables],
-        [variable.value for variable in model.optimizer.variables],
-    )
+    state = stateless_state(model, model.optimizer)
     history_path = run_dir / rundir.HISTORY
     tensorboard = _TensorBoardScalars(run_dir / rundir.TENSORBOARD_LOGS)
     # One key per epoch, derived from the seed and the epoch number, so a
@@ -259,10 +262,10 @@ def fit_fast(
                                 time.perf_counter() - started, shown)
                 bar.update()
                 if time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS or epoch == config.epochs - 1:
-                    _write_back(model, state)
+                    write_back(model, model.optimizer, state)
                     save_checkpoint(model, run_dir, epoch + 1)  # the Keras loop's files: either engine resumes
                     last_checkpoint = time.perf_counter()
     finally:
         tensorboard.close()
         bar.close()
-    _write_back(model, state)
+    write_back(model, model.optimizer, state)

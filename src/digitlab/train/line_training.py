@@ -36,6 +36,7 @@ from digitlab.vision.line import MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE
 # Strips are padded to the next of these widths: few shapes, so few compilations.
 BUCKETS = (64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512, MAX_STRIP_WIDTH)
 MAX_LABEL = 8
+DEFAULT_EPOCHS = 12
 CHECKPOINT, BEST, HISTORY = "last.weights.h5", "best.weights.h5", "training.json"
 
 
@@ -184,21 +185,25 @@ def validation_photos(train_photos: int) -> int:
     return min(4_000, max(100, train_photos // 15))
 
 
-def train_line_reader_run(runs_dir: Path, epochs: int, train_count: int = 60_000, validation_count: int | None = None,
-                          batch_size: int = 32, seed: int = 0, resume_dir: Path | None = None, command: str = "",
-                          ) -> Path:
-    """Train a line reader in a run dir of its own (or resume `resume_dir`) with the run's lock and status."""
+def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int = 60_000,
+                          validation_count: int | None = None, batch_size: int = 32, seed: int = 0,
+                          resume_dir: Path | None = None, command: str = "") -> Path:
+    """Train a line reader in a run dir of its own (or resume `resume_dir`) with the run's lock and status.
+
+    `epochs` None: DEFAULT_EPOCHS for a new run, the run's own count for a resumed one.
+    """
     validation_count = validation_count or validation_photos(train_count)
     if resume_dir is not None:
         run_dir = Path(resume_dir)
         config = read_json(run_dir / rundir.CONFIG)
         if config.get("model") != rundir.LINE_READER_MODEL:
             raise UserError(f"{run_dir} is not a line-reader run.")
-        epochs = int(config["epochs"]) if not epochs else epochs
+        epochs = epochs or int(config["epochs"])
         train_count, validation_count = int(config["train_photos"]), int(config["validation_photos"])
         batch_size, seed, command = int(config["batch_size"]), int(config["seed"]), str(config.get("command", command))
     else:
         run_dir = rundir.new_run_dir(runs_dir, rundir.LINE_READER_MODEL)
+        epochs = epochs or DEFAULT_EPOCHS
     write_json_atomic(run_dir / rundir.CONFIG, {
         "model": rundir.LINE_READER_MODEL, "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "train_photos": train_count, "validation_photos": validation_count, "command": command})

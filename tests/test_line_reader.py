@@ -155,3 +155,12 @@ def test_auto_reads_a_lone_digit_with_the_classifier_and_a_number_with_the_line_
     assert auto.info["reader"] == "auto" and auto.line_reader is not None
     data, _ = _photo([_digit(7), _digit(1), _digit(6), _digit(0)], [-6, 30, 30])
     assert auto.read(data).prediction == _reader().read(data).prediction == "7160"
+
+
+def test_debug_images_show_the_line_reader_s_own_digits(tmp_path):
+    data, _ = _photo([_digit(3), _digit(4), _digit(4, 1)], [-8, -8])  # touching: fewer crops than digits read
+    result = _reader().read(data, debug_dir=tmp_path / "debug")
+    written = sorted(path.name for path in (tmp_path / "debug").glob("6-digit-*.png"))
+    assert written == [f"6-digit-{index + 1}-{digit.digit}.png" for index, digit in enumerate(result.digits)]
+    assert (tmp_path / "debug" / "4c-line-strip.png").is_file()
+    assert str(list(result.digits[0].box)) in (tmp_path / "debug" / "result.txt").read_text()

@@ -52,7 +52,7 @@ def test_column_spans_split_the_blank_frames_between_neighbours():
     b = BLANK
     digits = best_path(_frames([b, 3, b, b, b, b, 5, 5, b]))
     # Frames are 4 columns: the 3 is frame 1, the 5 frames 6–7; the gap (frames 2–5) is shared half and half.
-    assert _column_spans(digits, 36) == [(0, 16), (16, 36)]
+    assert _column_spans(digits, 36, 4) == [(0, 16), (16, 36)]
 
 
 def test_cut_strip_scales_the_line_to_the_strip_and_maps_columns_back():

@@ -46,6 +46,7 @@ def test_found_the_line_needs_the_ink_across_and_little_else():
     assert not found_the_line((115, 40, 310, 100), ink)  # its first digit missing
     assert not found_the_line((0, 0, 2000, 100), ink)  # mostly something else (a shadow's edge)
     assert not found_the_line((90, 95, 310, 140), ink)  # another line
+    assert not found_the_line((90, 0, 310, 100), ink)  # the digits squashed under a tall band
 
 
 def test_batches_pad_to_buckets_and_keep_each_strip_s_frames():

@@ -25,15 +25,17 @@ FRAME_WIDTH = 4
 
 
 def build_line_reader(strip_height: int = 32, widths: tuple[int, ...] = (32, 64, 96, 128), context: int = 160,
-                      dropout_rate: float = 0.2):
+                      dropout_rate: float = 0.2, frame_width: int | None = None):
     """The line reader's Keras model: conv blocks over the strip, then 1-D convolutions along the line."""
     import keras  # heavy: a builder loads Keras when it runs
     from keras import layers  # (with Keras, above or already loaded)
 
     inputs = keras.Input(shape=(strip_height, None, 1), name="strip")
     features = inputs
-    # Height 32 → 16 → 8 → 4 → 2 while width only halves twice: one frame per 4 columns.
-    pools = ((2, 2), (2, 2), (2, 1), (2, 1))
+    # Height 32 → 16 → 8 → 4 → 2 while the width halves only in the first blocks: one frame per frame_width columns.
+    frame_width = frame_width or FRAME_WIDTH
+    halvings = int(frame_width).bit_length() - 1
+    pools = tuple((2, 2) if block < halvings else (2, 1) for block in range(len(widths)))
     for filters, pool in zip(widths, pools):
         features = layers.Conv2D(filters, 3, padding="same", use_bias=False)(features)
         features = layers.BatchNormalization()(features)

@@ -38,7 +38,8 @@ LINE_READER = "line-reader"  # the shipped line reader's name (its folder and ca
 READERS = ("auto", "line", "segments")
 # A line-reader model file to use instead of the shipped one (a model.keras or model.onnx being trained or tried).
 LINE_READER_ENVIRONMENT = "DIGITLAB_LINE_READER"
-FRAME_WIDTH = WIDTH_MULTIPLE
+# Strip columns per frame a line reader may have (it is the model's: strip width / its frame count).
+FRAME_WIDTHS = tuple(width for width in (1, 2, 4, 8) if WIDTH_MULTIPLE % width == 0)
 # Card defaults when a line reader has no fitted values (a fresh training run's model.keras).
 DEFAULT_REJECT_BELOW = 0.5
 
@@ -86,17 +87,23 @@ class LineReader:
                 return np.asarray(model.predict_on_batch(strips))
         return run
 
+    frame_width: int | None = None  # strip columns per frame, known after the first strip
+
     def logits(self, strip: np.ndarray) -> np.ndarray:
-        """One strip (32, width) → its (width / 4, 11) frame scores, before the temperature."""
+        """One strip (32, width) → its (width / frame_width, 11) frame scores, before the temperature."""
         logits = np.asarray(self._run(np.ascontiguousarray(strip, np.float32)[None, :, :, None]))
-        expected = (1, strip.shape[1] // FRAME_WIDTH, NUM_DIGITS + 1)
-        if logits.shape != expected or not np.all(np.isfinite(logits)):
-            raise UserError(f"{self.path} gave outputs of shape {logits.shape}, not {expected} finite frame "
-                            "scores; it is not a working line reader.")
+        width = strip.shape[1]
+        frame_width = width // logits.shape[1] if logits.ndim == 3 and logits.shape[1] else 0
+        expected = (1, width // frame_width if frame_width in FRAME_WIDTHS else -1, NUM_DIGITS + 1)
+        if (logits.shape != expected or expected[1] * frame_width != width
+                or (self.frame_width or frame_width) != frame_width or not np.all(np.isfinite(logits))):
+            raise UserError(f"{self.path} gave outputs of shape {logits.shape} for a strip {width} columns "
+                            "wide, not one row of 11 finite scores per frame; it is not a working line reader.")
+        self.frame_width = frame_width
         return logits[0]
 
     def frames(self, strip: np.ndarray) -> np.ndarray:
-        """One strip (32, width) → (width / 4, 11) frame probabilities after the temperature."""
+        """One strip (32, width) → (frames, 11) frame probabilities after the temperature."""
         return frame_probabilities(self.logits(strip), self.temperature)
 
     def read(self, analysis) -> list[LineDigit]:
@@ -106,14 +113,14 @@ class LineReader:
         strip = analysis.line.pixels
         found = best_path(self.frames(strip))
         return [_line_digit(analysis, strip, digit, columns)
-                for digit, columns in zip(found, _column_spans(found, strip.shape[1]))]
+                for digit, columns in zip(found, _column_spans(found, strip.shape[1], self.frame_width))]
 
 
-def _column_spans(found: list[FrameDigit], width: int) -> list[tuple[int, int]]:
+def _column_spans(found: list[FrameDigit], width: int, frame_width: int) -> list[tuple[int, int]]:
     """Each digit's strip columns: its frames and half the blank frames between it and each neighbour."""
     edges = [0]
     for left, right in zip(found, found[1:]):
-        edges.append(FRAME_WIDTH * (left.last + 1 + right.first) // 2)
+        edges.append(frame_width * (left.last + 1 + right.first) // 2)
     edges.append(width)
     return list(zip(edges[:-1], edges[1:]))
 

@@ -43,8 +43,9 @@ SPLIT_SEEDS = {"train": 10_000_000, "validation": 20_000_000}
 REFUSE_EVERY = 12
 # Across the line, the strip must hold this much of the ink's width (an 8-digit number missing its first
 # digit is 87 % of it: its label would not match), and the ink this much of the strip's; up and down, the
-# ink's middle must be inside the strip.
-MIN_INK_COVERED, MIN_STRIP_INK = 0.97, 0.3
+# ink's middle must be inside the strip, and what the strip shows at most MAX_FOUND_HEIGHT times the ink's
+# height (more is a shadow's band or the desk's edge, which squash the digits to a few rows).
+MIN_INK_COVERED, MIN_STRIP_INK, MAX_FOUND_HEIGHT = 0.97, 0.3, 1.5
 CHUNK = 200
 
 
@@ -87,7 +88,7 @@ def found_the_line(found: tuple, ink: tuple) -> bool:
     shared = min(found[2], ink[2]) - max(found[0], ink[0])
     middle = (ink[1] + ink[3]) / 2
     return (shared >= MIN_INK_COVERED * (ink[2] - ink[0]) and shared >= MIN_STRIP_INK * (found[2] - found[0])
-            and found[1] <= middle <= found[3])
+            and found[1] <= middle <= found[3] and found[3] - found[1] <= MAX_FOUND_HEIGHT * (ink[3] - ink[1]))
 
 
 def _strip_chunk(split: str, seeds: range) -> list[tuple[np.ndarray, str] | None]:

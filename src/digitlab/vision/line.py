@@ -2,6 +2,7 @@
 
 Usage:
 
+    boxes = line_boxes(mask, digit_boxes)         # the line's extent: its main run of digits and the ink beside it
     strip = cut_strip(ink, boxes, threshold)      # None when there are no boxes
     strip.pixels                                  # (STRIP_HEIGHT, width) float32 in [0, 1], ink bright
     strip.source_box(x0, x1)                      # strip columns [x0, x1) → box in the ink image's pixels
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 STRIP_HEIGHT = 32
 # Rows the line's ink spans; the rest is margin above and below (ascending and descending strokes).
@@ -39,6 +41,76 @@ MAX_STRIP_WIDTH = 640
 PAPER_FRACTION_OF_THRESHOLD = 0.5
 # The ink level that maps to 1: this percentile of the pixels above the threshold.
 INK_LEVEL_PERCENTILE = 90
+
+
+# The line is its longest run of digits: digits further apart than this many digit heights are another run
+# (a mark at the image's edge, a shadow's band) and stay out of the strip.
+RUN_GAP_HEIGHTS = 4.0
+# A digit whose middle is further than this many digit heights from the run's middle row is not on the line.
+OFF_LINE_HEIGHTS = 0.75
+# Ink beside the run that segmentation's filters dropped (a first digit in pieces, a small last digit) joins
+# the line when it is this close (in digit heights), its middle on the line, at least MIN_PIECE_HEIGHT and at
+# most MAX_PIECE_HEIGHT digit heights tall and MAX_PIECE_WIDTH wide (longer is a rule or an edge).
+REACH_HEIGHTS = 0.8
+MIN_PIECE_HEIGHT, MAX_PIECE_HEIGHT, MAX_PIECE_WIDTH = 0.3, 1.5, 2.0
+
+
+def _main_run(boxes: np.ndarray) -> np.ndarray:
+    """The boxes of the longest run of digits on one line (ties: the run with more ink area)."""
+    height = float(np.median(boxes[:, 3] - boxes[:, 1]))
+    middles = (boxes[:, 1] + boxes[:, 3]) / 2
+    boxes = boxes[np.abs(middles - np.median(middles)) <= OFF_LINE_HEIGHTS * height + 0.5 * (
+        boxes[:, 3] - boxes[:, 1])] if len(boxes) > 2 else boxes
+    boxes = boxes[np.argsort(boxes[:, 0])]
+    runs, current, right = [], [boxes[0]], boxes[0, 2]
+    for box in boxes[1:]:
+        if box[0] - right > RUN_GAP_HEIGHTS * height:
+            runs.append(current)
+            current = []
+        current.append(box)
+        right = max(right, box[2])
+    runs.append(current)
+    best = max(runs, key=lambda run: (len(run), sum((b[2] - b[0]) * (b[3] - b[1]) for b in run)))
+    return np.array(best)
+
+
+def line_boxes(mask: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+    """The line's boxes (x0, y0, x1, y1): the main run of `boxes` and the ink pieces of `mask` beside it.
+
+    The digits segmentation keeps are where the line is, but its filters may drop
+    a digit at either end (broken in pieces, or small next to the others), and a
+    stray mark far away would stretch the strip; the line reader decides the
+    digits, so the strip is bounded by the line's ink instead.
+    """
+    if not boxes:
+        return []
+    run = _main_run(np.array(boxes, dtype=np.int64))
+    height = float(np.median(run[:, 3] - run[:, 1]))
+    top, bottom = int(run[:, 1].min()), int(run[:, 3].max())
+    left, right = int(run[:, 0].min()), int(run[:, 2].max())
+    labels, _ = ndimage.label(mask, structure=np.ones((3, 3), dtype=int))
+    pieces = []
+    for slices in ndimage.find_objects(labels):
+        if slices is None:
+            continue
+        rows, columns = slices
+        piece_height, piece_width = rows.stop - rows.start, columns.stop - columns.start
+        if (MIN_PIECE_HEIGHT * height <= piece_height <= MAX_PIECE_HEIGHT * height
+                and piece_width <= MAX_PIECE_WIDTH * height
+                and top - 0.25 * height <= (rows.start + rows.stop) / 2 <= bottom + 0.25 * height):
+            pieces.append((columns.start, rows.start, columns.stop, rows.stop))
+    line = [tuple(int(value) for value in box) for box in run]
+    grown = True
+    while grown:  # each piece joined may bring the next one within reach
+        grown = False
+        for piece in pieces:
+            reach = REACH_HEIGHTS * height
+            outside = piece[2] > right or piece[0] < left
+            if outside and piece[0] <= right + reach and piece[2] >= left - reach:
+                line.append(piece)
+                left, right = min(left, piece[0]), max(right, piece[2])
+                grown = True
+    return line
 
 
 @dataclass

@@ -10,7 +10,10 @@ the table around the sheet: its frame is then table, the sheet looks like light
 ink on a dark ground, or the table's band along the border looks like one huge
 stroke, and nothing is read. Painting the table in the paper's own median tone
 makes such a photo look like a scan of the sheet; the pixels inside the sheet
-(the ink included) are not touched, so boxes and crops are unchanged.
+(the ink included) are not touched, so boxes and crops are unchanged. Marks in
+the surround much darker than it (by more than the sheet is brighter than it)
+are kept too: a hard shadow across the sheet can pass for the table, and the
+digits written in it must not be painted away.
 
 The sheet is the largest bright region of a thumbnail (Otsu's threshold), taken
 only when it is big, clearly brighter than what surrounds it, leaves most of
@@ -39,6 +42,9 @@ MIN_SHEET_CONTRAST = 0.15
 MAX_EDGE_WIDTH = 2.0
 # Thumbnail pixels of the sheet's edge left to the surround (the edge is a blend of both).
 EDGE_MARGIN = 1
+# Surround pixels darker than the surround's median by more than this many times the sheet's contrast
+# are ink (in a shadow mistaken for the table), not table: they are kept, with this many pixels around.
+INK_CONTRAST, INK_EDGE_PIXELS = 1.0, 1
 
 
 def sheet_mask(gray: np.ndarray) -> np.ndarray | None:
@@ -78,6 +84,8 @@ def paper_only(gray: np.ndarray) -> np.ndarray:
     rows = np.minimum((np.arange(height) * sheet.shape[0]) // height, sheet.shape[0] - 1)
     cols = np.minimum((np.arange(width) * sheet.shape[1]) // width, sheet.shape[1] - 1)
     inside = sheet[rows[:, None], cols[None, :]]
+    paper, surround = float(np.median(gray[inside])), float(np.median(gray[~inside]))
+    ink = ndimage.binary_dilation(gray < surround - INK_CONTRAST * (paper - surround), iterations=INK_EDGE_PIXELS)
     painted = gray.copy()
-    painted[~inside] = np.median(gray[inside])
+    painted[~inside & ~ink] = paper
     return painted

@@ -27,7 +27,7 @@ from digitlab.vision.canvas import DRAWING_MAX_SIDE, even_canvas_tone
 from digitlab.vision.decode import DEFAULT_MAX_PIXELS, DecodedImage, at_working_size, decode_full_size
 from digitlab.vision.deskew import LevelPage, line_angle, straighten
 from digitlab.vision.kernels import dilate
-from digitlab.vision.line import LineStrip, cut_strip
+from digitlab.vision.line import LineStrip, cut_strip, line_boxes
 from digitlab.vision.page import paper_only
 from digitlab.vision.preprocess import (
     as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, ink_against, to_mnist,
@@ -36,7 +36,7 @@ from digitlab.vision.segment import Region, segment_digits
 
 # A digit must be at least this fraction of the image's shorter side tall (and
 # MIN_DIGIT_PIXELS working pixels): smaller marks are dust, texture or noise.
-MIN_DIGIT_HEIGHT_FRACTION = 0.03
+MIN_DIGIT_HEIGHT_FRACTION = 0.02
 MIN_DIGIT_PIXELS = 5
 # Working pixels of paper kept around a digit's mask, so its anti-aliased edges survive.
 EDGE_PIXELS = 1
@@ -159,13 +159,13 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
         level_page = straighten(ink, _union_box(regions), angle, threshold)
         regions = _level_regions(level_page, gray.size, min_height)
         digits = _level_digits(level_page, regions, decoded)
-        line = cut_strip(level_page.ink, [region.box for region in regions], threshold)
+        line = cut_strip(level_page.ink, line_boxes(level_page.mask, [region.box for region in regions]), threshold)
     else:
         digits = [
             DigitCrop(_original_box(region.box, decoded), _digit_input(ink, region), region.box)
             for region in regions
         ]
-        line = cut_strip(ink, [region.box for region in regions], threshold)
+        line = cut_strip(ink, line_boxes(ink_mask.full(), [region.box for region in regions]), threshold)
     note = "" if digits else ("no ink found" if not ink_mask.mask.any() else "no digit-like marks found")
     analysis = PageAnalysis(decoded, dark_ink, threshold, digits, note, tilt=angle, line=line,
                             level_page=level_page)

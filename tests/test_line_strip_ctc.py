@@ -8,7 +8,7 @@ import pytest
 from digitlab.recognize.ctc import BLANK, best_path, best_path_text, frame_probabilities
 from digitlab.recognize.line_reader import _column_spans
 from digitlab.vision import analyze
-from digitlab.vision.line import CONTENT_HEIGHT, MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE, cut_strip
+from digitlab.vision.line import CONTENT_HEIGHT, MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE, cut_strip, line_boxes
 
 
 def _frames(labels: list[int], sure: float = 0.9) -> np.ndarray:
@@ -93,3 +93,29 @@ def test_the_pipeline_cuts_a_strip_around_the_digits_of_a_photo():
     digit_x0 = min(digit.box[0] for digit in analysis.digits)
     digit_x1 = max(digit.box[2] for digit in analysis.digits)
     assert x0 <= digit_x0 and x1 >= digit_x1
+
+
+def test_line_boxes_add_a_dropped_first_digit_and_leave_out_a_far_mark():
+    mask = np.zeros((100, 400), bool)
+    digits = [(100, 40, 115, 70), (125, 40, 140, 70), (150, 40, 165, 70)]
+    for x0, y0, x1, y1 in digits:
+        mask[y0:y1, x0:x1] = True
+    mask[45:58, 80:92] = True                                          # the top of a broken 4 (segmentation dropped it)
+    mask[58:70, 86:90] = True                                          # …and its stem, a second piece
+    mask[30:90, 380:384] = True                                        # a mark at the image's edge, far away
+    far = (380, 30, 384, 90)
+    boxes = line_boxes(mask, digits + [far])
+    assert far not in boxes
+    assert min(box[0] for box in boxes) == 80 and max(box[2] for box in boxes) == 165
+    assert line_boxes(mask, []) == []
+
+
+def test_line_boxes_keep_a_rule_and_a_digit_on_another_line_out():
+    mask = np.zeros((200, 400), bool)
+    digits = [(100, 40, 115, 70), (125, 40, 140, 70)]
+    for x0, y0, x1, y1 in digits:
+        mask[y0:y1, x0:x1] = True
+    mask[72:74, 20:380] = True                                         # a rule under the line
+    mask[140:170, 150:165] = True                                      # a digit on the next line
+    boxes = line_boxes(mask, digits)
+    assert sorted(boxes) == sorted(digits)

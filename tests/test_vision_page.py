@@ -47,3 +47,15 @@ def test_paper_filling_the_frame_a_shadow_and_a_chalkboard_are_left_alone():
     chalkboard = np.full((240, 320), 0.2, dtype=np.float32)
     chalkboard[60:180, 150:162] = 0.9
     assert paper_only(chalkboard) is chalkboard
+
+
+def test_digits_in_a_hard_shadow_that_passes_for_the_table_are_kept():
+    """A sharp shadow over half the page looks like a table beside a sheet; the digits written in it stay."""
+    gray = np.full((240, 320), 0.85, dtype=np.float32)
+    gray[:, 160:] = 0.55                                               # the shadow: sharp-edged, half the frame
+    gray[90:150, 220:228] = 0.05                                       # a 1 written in the shadow
+    painted = paper_only(gray)
+    assert painted is not gray                                         # taken for a sheet on a table…
+    assert painted[90:150, 220:228].max() < 0.1                        # …but the 1 is not painted away
+    assert painted[:60, 200:].min() > 0.8                              # the shadow's bare paper is
+    assert len(analyze(gray).digits) == 1

@@ -119,3 +119,13 @@ def test_line_boxes_keep_a_rule_and_a_digit_on_another_line_out():
     mask[140:170, 150:165] = True                                      # a digit on the next line
     boxes = line_boxes(mask, digits)
     assert sorted(boxes) == sorted(digits)
+
+
+def test_line_boxes_of_two_lines_keep_one():
+    """Two digits on each of two lines far apart: the median row lies between them, yet a line is kept."""
+    mask = np.zeros((300, 300), bool)
+    digits = [(100, 40, 115, 70), (125, 40, 140, 70), (100, 200, 115, 230), (125, 200, 140, 230)]
+    for x0, y0, x1, y1 in digits:
+        mask[y0:y1, x0:x1] = True
+    boxes = line_boxes(mask, digits)
+    assert len(boxes) == 2 and len({box[1] for box in boxes}) == 1

@@ -59,8 +59,9 @@ def _main_run(boxes: np.ndarray) -> np.ndarray:
     """The boxes of the longest run of digits on one line (ties: the run with more ink area)."""
     height = float(np.median(boxes[:, 3] - boxes[:, 1]))
     middles = (boxes[:, 1] + boxes[:, 3]) / 2
-    boxes = boxes[np.abs(middles - np.median(middles)) <= OFF_LINE_HEIGHTS * height + 0.5 * (
-        boxes[:, 3] - boxes[:, 1])] if len(boxes) > 2 else boxes
+    if len(boxes) > 2:  # the line's row: the middle of the box in the middle (so that box always stays)
+        line_row = np.sort(middles)[len(middles) // 2]
+        boxes = boxes[np.abs(middles - line_row) <= OFF_LINE_HEIGHTS * height + 0.5 * (boxes[:, 3] - boxes[:, 1])]
     boxes = boxes[np.argsort(boxes[:, 0])]
     runs, current, right = [], [boxes[0]], boxes[0, 2]
     for box in boxes[1:]:

@@ -92,3 +92,32 @@ def test_subprocess_bad_input_never_prints_a_traceback(folder):
 def test_missing_model_is_one_line_error(tmp_path, capsys):
     status = main(["predict", "--model", str(tmp_path / "none.keras"), str(tmp_path)])
     assert status == 1 and "does not exist" in capsys.readouterr().err
+
+
+def test_jobs_read_on_worker_processes_give_the_same_output_in_the_same_order(tmp_path, capsys):
+    """--jobs 2 (two spawned workers, one ONNX thread each) prints exactly what --jobs 1 prints."""
+    images, _ = mnist_digits(30)
+    for index in range(12):
+        count = 1 + index % 4
+        start = (2 * index) % 26
+        (tmp_path / f"photo-{index:02d}.jpg").write_bytes(mnist_sheet(images[start:start + count]))
+    (tmp_path / "photo-05-corrupt.png").write_bytes(b"\x89PNG not really")
+    for model in ([], ["--reader", "segments"]):  # the shipped readers: auto, and digit by digit
+        outputs = []
+        for jobs in ("1", "2"):
+            status = main(["predict", "--json", "--jobs", jobs, *model, str(tmp_path), str(tmp_path / "gone.png")])
+            outputs.append((status, capsys.readouterr().out))
+        assert outputs[0] == outputs[1]
+        assert outputs[0][0] == 2
+        lines = [json.loads(line) for line in outputs[0][1].splitlines()]
+        assert len(lines) == 14 and sum("error" in line for line in lines) == 2
+        assert sum(bool(line.get("prediction")) for line in lines) >= 10
+
+
+def test_jobs_must_be_positive_and_cannot_write_debug_images(folder, capsys):
+    root, _ = folder
+    with pytest.raises(SystemExit) as stopped:
+        main(["predict", "--jobs", "0", str(root / "a.jpg")])
+    assert stopped.value.code == 2 and "at least 1" in capsys.readouterr().err
+    status = main(["predict", "--jobs", "2", "--debug", str(root / "debug"), str(root / "a.jpg")])
+    assert status != 0 and "leave out --jobs" in capsys.readouterr().err

@@ -209,9 +209,10 @@ def command_data(args: argparse.Namespace) -> int:
 
 def command_predict(args: argparse.Namespace) -> int:
     inputs = collect_inputs(args.paths)
-    recognizer = Recognizer(args.model, runs_dir=args.runs_dir, runtime=args.runtime, reader=args.reader)
-    return predict_and_print(recognizer, inputs, as_json=args.json,
-                             debug_dir=Path(args.debug) if args.debug else None)
+    options = {"model": args.model, "runs_dir": args.runs_dir, "runtime": args.runtime, "reader": args.reader}
+    recognizer = Recognizer(**options)  # here too with --jobs: a bad option is one clear error before any worker
+    return predict_and_print(recognizer, inputs, as_json=args.json, debug_dir=Path(args.debug) if args.debug else None,
+                             jobs=args.jobs, worker_options=options)
 
 
 def command_export(args: argparse.Namespace) -> int:

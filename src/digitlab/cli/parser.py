@@ -162,6 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--runs-dir", default="runs")
     predict.add_argument("--json", action="store_true", help="print one JSON object per image (JSON Lines)")
     predict.add_argument("--debug", metavar="DIR", help="write every preprocessing stage of each image as PNG")
+    predict.add_argument("--jobs", type=_positive_int, default=1, metavar="N",
+                         help="read the images on N processes of this machine, each with one ONNX Runtime thread "
+                              "(same output, same order; default 1)")
     _add_runtime_option(predict)
     _add_reader_option(predict)
 
@@ -237,3 +240,13 @@ def _add_global_options_to_commands(parser: argparse.ArgumentParser) -> None:
 
 def _kinds(value: str) -> list[str]:
     return [kind.strip() for kind in value.split(",") if kind.strip()]
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {number}")
+    return number

@@ -151,7 +151,7 @@ def find_line_reader(runtime: str = "auto") -> Path | None:
     return onnx_file if onnx_file.is_file() else keras_file if keras_file.is_file() else None
 
 
-def open_line_reader(reader: str = "auto", runtime: str = "auto") -> LineReader | None:
+def open_line_reader(reader: str = "auto", runtime: str = "auto", threads: int | None = None) -> LineReader | None:
     """The line reader for `reader` ("line": required; "auto": the installed one, if any; "segments": none)."""
     if reader not in READERS:
         raise UserError(f"--reader must be one of {', '.join(READERS)}, got {reader!r}.")
@@ -163,4 +163,4 @@ def open_line_reader(reader: str = "auto", runtime: str = "auto") -> LineReader 
             return None
         raise UserError(f"no line reader is installed; `digitlab models pull {LINE_READER}`, or use "
                         "--reader segments.")
-    return LineReader(path)
+    return LineReader(path, threads)

@@ -112,6 +112,7 @@ class Recognizer:
         reject_below: float | None = None,
         runtime: str = "auto",
         reader: str = "auto",
+        threads: int | None = None,
     ):
         self.path = Path(resolve_model_path(None if model is None else str(model), runs_dir, purpose="images"))
         self.name = _model_name(self.path)
@@ -122,7 +123,8 @@ class Recognizer:
         # name (`--model vgg`) reads alone: that model is the one asked to read.
         if reader == "auto" and model is not None and self.name != READER_MODEL:
             reader = "segments"
-        self.line_reader = open_line_reader(reader, runtime)
+        # `threads`: ONNX Runtime threads per model (None: its default); a worker of a pool asks for 1.
+        self.line_reader = open_line_reader(reader, runtime, threads)
         self.reader = "segments" if self.line_reader is None else reader
         # Each reader's own reject threshold, unless one is given for both.
         self.segments_reject_below = float(REJECT_BELOW if reject_below is None else reject_below)
@@ -132,7 +134,7 @@ class Recognizer:
         # Keras, or ONNX Runtime when an exported model.onnx is beside the .keras file
         # ("onnx-int8": the int8 model.int8.onnx beside it, only when asked; an ensemble:
         # its members' runtimes, averaged).
-        self.runtime = open_runtime(self.path, runtime)
+        self.runtime = open_runtime(self.path, runtime, threads)
         # Confidences are calibrated: softmax(logits / T), T fitted on the model's
         # validation split at training time (digitlab.evaluate.fit_temperature); 1 when unknown.
         self.temperature = model_temperature(self.path)

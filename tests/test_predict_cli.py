@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
+import signal
 import subprocess
 import sys
 
@@ -121,3 +124,34 @@ def test_jobs_must_be_positive_and_cannot_write_debug_images(folder, capsys):
     assert stopped.value.code == 2 and "at least 1" in capsys.readouterr().err
     status = main(["predict", "--jobs", "2", "--debug", str(root / "debug"), str(root / "a.jpg")])
     assert status != 0 and "leave out --jobs" in capsys.readouterr().err
+
+
+def _children(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as listing:
+        return [int(child) for child in listing.read().split()]
+
+
+def test_killing_predict_with_jobs_leaves_no_worker_behind(tmp_path):
+    """SIGKILL to `predict --jobs 2` mid-run: its workers stop too (no orphans reading on)."""
+    images, _ = mnist_digits(8)
+    for index in range(150):
+        (tmp_path / f"photo-{index:03d}.jpg").write_bytes(mnist_sheet(images[index % 5:index % 5 + 3]))
+    process = subprocess.Popen([sys.executable, "-m", "digitlab", "predict", "--json", "--jobs", "2", str(tmp_path)],
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert process.stdout.readline().startswith("{")  # the workers have read a batch: they exist
+        workers = _children(process.pid)
+        assert len(workers) >= 2
+        handles = [os.pidfd_open(worker) for worker in workers]
+    finally:
+        process.kill()
+        process.wait()
+    try:
+        for handle in handles:  # a pidfd becomes readable when its process has exited
+            readable, _, _ = select.select([handle], [], [], 30)
+            assert readable, "a --jobs worker outlived its killed parent by 30 s"
+    finally:
+        for worker, handle in zip(workers, handles):
+            with contextlib.suppress(ProcessLookupError):  # when the test fails: no orphan left running
+                os.kill(worker, signal.SIGKILL)
+            os.close(handle)

@@ -22,6 +22,7 @@ Ctrl-C; the parent stops the pool and the CLI says it was interrupted.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -29,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from digitlab.errors import UserError
+from digitlab.processes import stop_with_parent
 from digitlab.vision import ImageError
 
 # Batches queued per worker beyond the one it reads: enough that no worker waits for the parent.
@@ -39,8 +41,9 @@ WORKER_THREADS = 1
 _recognizer = None  # the worker process's own Recognizer
 
 
-def _start_worker(options: dict) -> None:
+def _start_worker(options: dict, parent_pid: int) -> None:
     global _recognizer
+    stop_with_parent(parent_pid)  # a killed `predict` leaves no worker behind
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     from digitlab.recognize.recognizer import Recognizer  # in the worker: its own models and sessions
 
@@ -65,7 +68,7 @@ class ParallelReader:
             raise UserError(f"--jobs must be at least 1, got {jobs}.")
         self.jobs = jobs
         self._executor = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_start_worker, initargs=(options,))
+                                             initializer=_start_worker, initargs=(options, os.getpid()))
 
     def __enter__(self) -> ParallelReader:
         return self

@@ -34,6 +34,7 @@ from typing import TextIO
 
 from digitlab.console import progress
 from digitlab.errors import UserError
+from digitlab.recognize.parallel import ParallelReader
 from digitlab.vision import ImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -93,8 +94,6 @@ def _results(recognizer, batches: list[list[ImageInput]], debug_dir: Path | None
              worker_options: dict | None) -> Iterator[list]:
     """Each batch's results (ReadResult or ImageError per input), in order: here, or on `jobs` processes."""
     if jobs > 1:
-        from digitlab.recognize.parallel import ParallelReader  # only --jobs starts processes
-
         with ParallelReader(jobs, worker_options or {}) as pool:
             yield from pool.read_batches([[item.path for item in batch] for batch in batches])
         return

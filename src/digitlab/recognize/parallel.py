@@ -31,6 +31,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from digitlab.errors import UserError
 from digitlab.processes import stop_with_parent
+from digitlab.recognize.recognizer import Recognizer
 from digitlab.vision import ImageError
 
 # Batches queued per worker beyond the one it reads: enough that no worker waits for the parent.
@@ -45,8 +46,6 @@ def _start_worker(options: dict, parent_pid: int) -> None:
     global _recognizer
     stop_with_parent(parent_pid)  # a killed `predict` leaves no worker behind
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    from digitlab.recognize.recognizer import Recognizer  # in the worker: its own models and sessions
-
     _recognizer = Recognizer(**options, threads=WORKER_THREADS)
 
 

@@ -20,7 +20,8 @@ import pytest
 
 import digitlab
 from digitlab.cli import commands, main
-from digitlab.cli.predict_output import collect_inputs, predict_and_print
+from digitlab.cli.predict_output import predict_and_print
+from digitlab.recognize.inputs import collect_inputs
 from digitlab.console import progress_enabled, show_progress
 from test_vision_fixtures import mnist_digits, mnist_sheet, trained_model_path
 

@@ -18,7 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from digitlab.cli.predict_output import collect_inputs, predict_and_print
+from digitlab.cli.predict_output import predict_and_print
 from digitlab.cli.text import (
     format_data_info,
     format_data_verify,
@@ -33,6 +33,7 @@ from digitlab.errors import UserError
 from digitlab.formats import TINY_LIMITS, RunConfig, list_runs, models_dir, resolve_model_path, rundir
 from digitlab.models import choose_backend, model_recipe
 from digitlab.recognize import Recognizer
+from digitlab.recognize.inputs import collect_inputs
 
 
 def _config_from_args(args: argparse.Namespace, model: str, default_engine: str) -> RunConfig:

@@ -1,4 +1,4 @@
-"""`digitlab predict`: which files to read, and how results are printed.
+"""`digitlab predict`: how results are printed, read here or on worker processes.
 
 Usage:
 
@@ -6,10 +6,8 @@ Usage:
     exit_status = predict_and_print(recognizer, inputs, as_json=True, debug_dir=None)
     exit_status = predict_and_print(recognizer, inputs, jobs=2, worker_options=options)   # on 2 processes
 
-Folders are searched recursively for files with an image extension
-(IMAGE_SUFFIXES), in sorted order; other files in a folder are skipped. A path
-given explicitly is always read, whatever its extension, so a non-image file
-named on the command line is reported. Every unreadable input gives one error
+Which files are read is digitlab.recognize.inputs' (folders recursively,
+image extensions only). Every unreadable input gives one error
 (a JSON object {"path", "error"} or a table row); the others are still read and
 the exit status is 2 at the end.
 
@@ -28,45 +26,20 @@ import json
 import math
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from digitlab.console import progress
 from digitlab.errors import UserError
+from digitlab.recognize.inputs import ImageInput, collect_inputs, result_record
 from digitlab.recognize.parallel import ParallelReader
 from digitlab.vision import ImageError
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 # Images read per model call when no debug images are written.
 BATCH_SIZE = 32
 # With --jobs N, batches are smaller when there are few images, so that each worker gets about this many.
 BATCHES_PER_WORKER = 4
 EXIT_UNREADABLE = 2
-
-
-@dataclass
-class ImageInput:
-    path: Path
-    shown: str  # the path as printed
-
-
-def collect_inputs(paths: list[str]) -> list[ImageInput]:
-    """Expand folders (recursively, image extensions only, sorted); keep files and missing paths as given."""
-    inputs = []
-    for given in paths:
-        path = Path(given)
-        if path.is_dir():
-            found = sorted(child for child in path.rglob("*")
-                           if child.is_file() and child.suffix.lower() in IMAGE_SUFFIXES)
-            inputs += [ImageInput(child, str(child)) for child in found]
-        else:
-            inputs.append(ImageInput(path, given))
-    return inputs
-
-
-def error_line(shown: str, error: Exception) -> dict:
-    return {"path": shown, "error": str(error)}
 
 
 def format_table(records: list[tuple[str, dict]]) -> str:
@@ -127,13 +100,10 @@ def predict_and_print(recognizer, inputs: list[ImageInput], as_json: bool = Fals
     for index, results in enumerate(_results(recognizer, batches, debug_dir, jobs, worker_options)):
         batch = batches[index]
         for item, result in zip(batch, results):
-            if isinstance(result, ImageError):
-                failed = True
-                record = error_line(item.shown, result)
-            else:
-                record = {"path": item.shown, **result.to_json()}
-                if result.note and not as_json:
-                    record["note"] = result.note
+            failed = failed or isinstance(result, ImageError)
+            record = result_record(item.shown, result)
+            if not isinstance(result, ImageError) and result.note and not as_json:
+                record["note"] = result.note
             if as_json and around_bar:
                 bar.write(json.dumps(record), file=out)  # above the bar, which is redrawn below it
                 out.flush()

@@ -21,7 +21,7 @@ MAX_LINES = 400
 # What may be imported inside a function: libraries that cost seconds or belong to an
 # optional extra, and the stages that import them at their top (docs/architecture.md).
 HEAVY = ("keras", "tensorflow", "jax", "fastapi", "uvicorn", "matplotlib", "ray", "onnx", "onnxruntime", "tf2onnx",
-         "tensorboard", "digitlab.pipeline", "digitlab.train", "digitlab.report", "digitlab.evaluate",
+         "tensorboard", "pyarrow", "digitlab.pipeline", "digitlab.train", "digitlab.report", "digitlab.evaluate",
          "digitlab.export", "digitlab.serve")
 # The root package's one-call reader imports the Recognizer on first use: every
 # subpackage imports the root first, so the root cannot import them at its top.

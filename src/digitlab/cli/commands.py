@@ -216,6 +216,22 @@ def command_predict(args: argparse.Namespace) -> int:
                              jobs=args.jobs, worker_options=options)
 
 
+def command_batch(args: argparse.Namespace) -> int:
+    from digitlab.scale import run_batch  # lazy: Ray, pyarrow
+
+    options = {"model": args.model, "runs_dir": args.runs_dir, "runtime": args.runtime, "reader": args.reader}
+    summary = run_batch(args.input, Path(args.out), output_format=args.format, address=args.ray_address,
+                        workers=args.workers, batch_size=args.batch_size, options=options)
+    per_image = ", ".join(f"{stage} {seconds / max(1, summary.images) * 1000:.1f} ms"
+                          for stage, seconds in summary.stage_seconds.items())
+    print(f"Read {summary.images:,} images ({summary.errors:,} unreadable, as error rows) into {args.out} in "
+          f"{summary.seconds:.1f} s: {summary.images_per_second:.1f} images/s on {summary.workers} reading "
+          f"actors, {len(summary.nodes)} Ray node{'s' if len(summary.nodes) != 1 else ''} "
+          f"({', '.join(summary.nodes)}).")
+    print(f"CPU time per image in the actors: {per_image}.")
+    return 0
+
+
 def command_export(args: argparse.Namespace) -> int:
     if args.quantize:
         return _export_int8(args)
@@ -268,4 +284,5 @@ COMMANDS = {
     "serve": command_serve,
     "data": command_data,
     "export": command_export,
+    "batch": command_batch,
 }

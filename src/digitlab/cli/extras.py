@@ -23,6 +23,7 @@ EXTRAS = {
     "train": ("the training extra", ("keras", "tensorflow", "jax", "sklearn", "matplotlib", "tensorboard")),
     "serve": ("the web app extra", ("fastapi", "uvicorn", "python_multipart", "pydantic_settings")),
     "export": ("the export extra", ("keras", "tensorflow", "onnx", "tf2onnx")),
+    "ray": ("the Ray extra", ("ray", "pyarrow", "pandas")),
 }
 # command → the extras it needs (commands not listed run on the core install).
 COMMAND_EXTRAS = {
@@ -35,6 +36,7 @@ COMMAND_EXTRAS = {
     "ensemble": ("train", "export"),
     "export": ("train", "export"),
     "serve": ("serve",),
+    "batch": ("ray",),
 }
 
 

@@ -168,6 +168,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runtime_option(predict)
     _add_reader_option(predict)
 
+    batch = commands.add_parser(
+        "batch", help="read many images on Ray (this machine, or a cluster) into one Parquet or JSON Lines file")
+    batch.add_argument("input", metavar="INPUT",
+                       help="a folder (searched recursively), a Parquet file with a path column, or a text file of "
+                            "paths (one per line)")
+    batch.add_argument("--out", required=True, metavar="OUT", help="the output file (.parquet, or .jsonl)")
+    batch.add_argument("--format", choices=("parquet", "jsonl"),
+                       help="output format (default: jsonl when OUT ends in .jsonl, else parquet)")
+    batch.add_argument("--ray-address", metavar="HOST:PORT",
+                       help="join this Ray cluster (default: start a local Ray on this machine)")
+    batch.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="reading actors, each with one model copy (default: one per CPU of the cluster)")
+    batch.add_argument("--batch-size", type=_positive_int, default=32, metavar="N", help="images per model call")
+    batch.add_argument("--model", help="shipped model name, run directory or .keras file (default: best)")
+    batch.add_argument("--runs-dir", default="runs")
+    _add_runtime_option(batch)
+    _add_reader_option(batch)
+
     serve = commands.add_parser(
         "serve", help="the web app and REST API (FastAPI + uvicorn)",
         description="The web app and REST API. Every option can also be set by an environment variable "

@@ -1,0 +1,157 @@
+"""Checks on a two-node Ray cluster on loopback; tests/test_ray.py runs this file inside `unshare --net`.
+
+The module starts the cluster once (`ray start --head`, then a second node with
+`ray start --address`, one CPU each; token authentication off, as a local test
+cluster needs) and stops it at the end. Outside a namespace made by test_ray.py
+the module skips itself: it must never start Ray on a network others can reach.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_vision_fixtures import mnist_sheet
+
+from digitlab.data import load_mnist
+
+if os.environ.get("DIGITLAB_IN_NETNS") != "1":
+    pytest.skip("run by tests/test_ray.py inside a loopback-only network namespace", allow_module_level=True)
+
+RAY = str(Path(sys.executable).with_name("ray"))
+ENVIRONMENT = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+NODE_OPTIONS = ["--node-ip-address=127.0.0.1", "--num-cpus=1", "--object-store-memory=150000000"]
+# Images of the big folder: small drawings (the fast canvas path) and some photos of numbers.
+DRAWINGS, PHOTOS = 2000, 60
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _digitlab(*arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "digitlab", *arguments], capture_output=True, text=True,
+                          env=ENVIRONMENT, timeout=600)
+    if check:
+        assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """The address of a two-node Ray cluster on 127.0.0.1, stopped when the module ends."""
+    port = _free_port()
+    start = [RAY, "start", "--disable-usage-stats"]
+    subprocess.run([*start, "--head", f"--port={port}", "--include-dashboard=false", *NODE_OPTIONS],
+                   check=True, capture_output=True, env=ENVIRONMENT, timeout=120)
+    try:
+        subprocess.run([*start, f"--address=127.0.0.1:{port}", *NODE_OPTIONS],
+                       check=True, capture_output=True, env=ENVIRONMENT, timeout=120)
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([RAY, "stop", "--force"], capture_output=True, env=ENVIRONMENT, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """DRAWINGS small digit drawings and PHOTOS photos of numbers, in two subfolders, plus three bad files."""
+    root = tmp_path_factory.mktemp("images")
+    (root / "drawings").mkdir()
+    (root / "photos").mkdir()
+    _, (images, _) = load_mnist()
+    images = images[:DRAWINGS]
+    for index, image in enumerate(images):
+        Image.fromarray(255 - image).resize((56, 56)).save(root / "drawings" / f"{index:05d}.png")
+    for index in range(PHOTOS):
+        start = (7 * index) % (DRAWINGS - 5)
+        (root / "photos" / f"{index:03d}.jpg").write_bytes(mnist_sheet(images[start:start + 1 + index % 5]))
+    (root / "photos" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff not a JPEG at all")
+    (root / "photos" / "empty.png").write_bytes(b"")
+    (root / "photos" / "truncated.png").write_bytes((root / "drawings" / "00000.png").read_bytes()[:60])
+    return root
+
+
+def _lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_every_node_is_on_loopback(cluster):
+    import ray
+
+    ray.init(address=cluster, logging_level="ERROR")
+    try:
+        nodes = [node for node in ray.nodes() if node["Alive"]]
+        assert len(nodes) == 2
+        assert {node["NodeManagerAddress"] for node in nodes} == {"127.0.0.1"}
+    finally:
+        ray.shutdown()
+
+
+def test_batch_on_the_cluster_equals_predict(cluster, folder, tmp_path):
+    out = tmp_path / "readings.jsonl"
+    done = _digitlab("batch", str(folder), "--out", str(out), "--ray-address", cluster)
+    assert "2 Ray nodes (127.0.0.1, 127.0.0.1)" in done.stdout
+    predicted = _digitlab("predict", "--json", str(folder), check=False)
+    assert predicted.returncode == 2  # predict says some files were unreadable; batch wrote them as rows
+    batch, reference = _lines(out.read_text()), _lines(predicted.stdout)
+    assert len(batch) == DRAWINGS + PHOTOS + 3
+    assert [row["path"] for row in batch] == [row["path"] for row in reference]
+    for got, expected in zip(batch, reference):
+        assert got.keys() == expected.keys()
+        if "error" in expected:
+            assert got["error"] == expected["error"]
+            continue
+        assert got["prediction"] == expected["prediction"]
+        assert abs(got["confidence"] - expected["confidence"]) <= 1e-6
+        assert [digit["box"] for digit in got["digits"]] == [digit["box"] for digit in expected["digits"]]
+        for digit, reference_digit in zip(got["digits"], expected["digits"]):
+            assert np.allclose(digit["probabilities"], reference_digit["probabilities"], atol=1e-6)
+    assert out.read_text() == predicted.stdout  # in fact the very same bytes
+    assert sum("error" in row for row in batch) == 3
+
+
+def test_batch_reads_a_list_or_a_parquet_file_of_paths_into_parquet(cluster, folder, tmp_path):
+    import pyarrow as arrow
+    import pyarrow.parquet as parquet
+
+    paths = sorted(str(path) for path in (folder / "photos").iterdir())
+    listing = tmp_path / "paths.txt"
+    listing.write_text("# photos to read\n" + "\n".join(paths) + "\n\n" + str(folder / "missing.png") + "\n")
+    table_of_paths = tmp_path / "paths.parquet"
+    parquet.write_table(arrow.table({"path": paths, "other": list(range(len(paths)))}), table_of_paths)
+    jsonl = tmp_path / "from-list.jsonl"
+    _digitlab("batch", str(listing), "--out", str(jsonl), "--ray-address", cluster, "--batch-size", "8")
+    rows = _lines(jsonl.read_text())
+    assert [row["path"] for row in rows] == paths + [str(folder / "missing.png")]
+    assert "error" in rows[-1] and "missing.png" in rows[-1]["error"]
+    out = tmp_path / "from-table.parquet"
+    _digitlab("batch", str(table_of_paths), "--out", str(out), "--ray-address", cluster)
+    table = parquet.read_table(out)
+    assert table.column_names == ["path", "prediction", "confidence", "digits", "error"]
+    as_json = [{key: value for key, value in row.items() if value is not None} for row in table.to_pylist()]
+    assert as_json == rows[:-1]
+
+
+def test_bad_inputs_are_one_clear_sentence(cluster, tmp_path):
+    missing = _digitlab("batch", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x.jsonl"), check=False)
+    assert missing.returncode != 0 and "does not exist" in missing.stderr and "Traceback" not in missing.stderr
+    not_parquet = tmp_path / "broken.parquet"
+    not_parquet.write_bytes(b"PAR1 but not really")
+    broken = _digitlab("batch", str(not_parquet), "--out", str(tmp_path / "x.jsonl"), check=False)
+    assert broken.returncode != 0 and "not a readable Parquet file" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    (tmp_path / "one.png").write_bytes(b"")
+    nobody = _digitlab("batch", str(tmp_path), "--out", str(tmp_path / "x.jsonl"), "--ray-address",
+                       f"127.0.0.1:{_free_port()}", check=False)
+    assert nobody.returncode != 0 and "could not join the Ray cluster" in nobody.stderr
+    assert not (tmp_path / "x.jsonl").exists()

@@ -39,9 +39,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _digitlab(*arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+def _digitlab(*arguments: str, check: bool = True, cwd: Path | None = None) -> subprocess.CompletedProcess:
     done = subprocess.run([sys.executable, "-m", "digitlab", *arguments], capture_output=True, text=True,
-                          env=ENVIRONMENT, timeout=600)
+                          env=ENVIRONMENT, timeout=600, cwd=cwd)
     if check:
         assert done.returncode == 0, done.stderr[-3000:]
     return done
@@ -125,21 +125,23 @@ def test_batch_reads_a_list_or_a_parquet_file_of_paths_into_parquet(cluster, fol
     import pyarrow.parquet as parquet
 
     paths = sorted(str(path) for path in (folder / "photos").iterdir())
-    listing = tmp_path / "paths.txt"
-    listing.write_text("# photos to read\n" + "\n".join(paths) + "\n\n" + str(folder / "missing.png") + "\n")
+    relative = [str(Path(path).relative_to(folder)) for path in paths]
+    listing = tmp_path / "paths.txt"  # paths relative to the folder batch runs in (the actors run elsewhere)
+    listing.write_text("# photos to read\n" + "\n".join(relative) + "\n\nmissing.png\n")
     table_of_paths = tmp_path / "paths.parquet"
     parquet.write_table(arrow.table({"path": paths, "other": list(range(len(paths)))}), table_of_paths)
     jsonl = tmp_path / "from-list.jsonl"
-    _digitlab("batch", str(listing), "--out", str(jsonl), "--ray-address", cluster, "--batch-size", "8")
+    _digitlab("batch", str(listing), "--out", str(jsonl), "--ray-address", cluster, "--batch-size", "8", cwd=folder)
     rows = _lines(jsonl.read_text())
-    assert [row["path"] for row in rows] == paths + [str(folder / "missing.png")]
+    assert [row["path"] for row in rows] == relative + ["missing.png"]
     assert "error" in rows[-1] and "missing.png" in rows[-1]["error"]
+    assert sum(bool(row.get("prediction")) for row in rows) >= PHOTOS // 2
     out = tmp_path / "from-table.parquet"
     _digitlab("batch", str(table_of_paths), "--out", str(out), "--ray-address", cluster)
     table = parquet.read_table(out)
     assert table.column_names == ["path", "prediction", "confidence", "digits", "error"]
     as_json = [{key: value for key, value in row.items() if value is not None} for row in table.to_pylist()]
-    assert as_json == rows[:-1]
+    assert [{**row, "path": str(folder / row["path"])} for row in rows[:-1]] == as_json
 
 
 def test_bad_inputs_are_one_clear_sentence(cluster, tmp_path):

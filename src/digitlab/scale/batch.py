@@ -106,10 +106,10 @@ def reader_class(options: dict):
         def __call__(self, batch: dict) -> dict:
             paths = [str(path) for path in batch["path"]]
             analyses, preprocess = [], []
-            for path in paths:
+            for path in batch["file"]:
                 started = time.process_time()
                 try:
-                    analyses.append(self.recognizer.analyze(path))
+                    analyses.append(self.recognizer.analyze(str(path)))
                 except ImageError as error:
                     analyses.append(error)
                 preprocess.append(time.process_time() - started)
@@ -182,7 +182,8 @@ def run_batch(source: str | os.PathLike, out: Path, output_format: str | None = 
         cluster_cpus = int(ray.cluster_resources().get("CPU", 1))
         workers = workers or max(1, cluster_cpus)
         nodes = sorted(node["NodeManagerAddress"] for node in ray.nodes() if node.get("Alive"))
-        dataset = ray.data.from_items([{"path": path} for path in paths],
+        # "path" as given (and printed, as predict prints it); "file" absolute, since actors run elsewhere.
+        dataset = ray.data.from_items([{"path": path, "file": os.path.abspath(path)} for path in paths],
                                       override_num_blocks=max(1, min(len(paths), 4 * workers)))
         readings = dataset.map_batches(reader_class(options), batch_size=batch_size, batch_format="numpy",
                                        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=READER_CPUS)

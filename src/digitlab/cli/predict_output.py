@@ -66,7 +66,7 @@ def _debug_dir_for(root: Path, index: int, item: ImageInput) -> Path:
 def _results(recognizer, batches: list[list[ImageInput]], debug_dir: Path | None, jobs: int,
              worker_options: dict | None) -> Iterator[list]:
     """Each batch's results (ReadResult or ImageError per input), in order: here, or on `jobs` processes."""
-    if jobs > 1:
+    if jobs > 1 and len(batches) > 1:  # (one batch: no processes to start)
         with ParallelReader(jobs, worker_options or {}) as pool:
             yield from pool.read_batches([[item.path for item in batch] for batch in batches])
         return

@@ -67,9 +67,10 @@ def estimate_lines(cpu_ms: float) -> list[str]:
         "",
         f"From the CPU time per image that `batch` measured in its actors here (median {cpu_ms:.1f} ms: "
         "decoding, the vision pipeline and the models), assuming: nodes of "
-        f"{CORES_PER_NODE} cores like these, one reading actor per core kept busy (images at least as fast "
-        "as they are read from shared storage: at ~100 KB per photo, one node reads "
-        f"{CORES_PER_NODE * 1000 / cpu_ms * 0.1:.0f} MB/s), no failures, and start-up (a minute) left out. "
+        f"{CORES_PER_NODE} cores like these, one reading actor per core kept busy, shared storage that delivers "
+        "the images as fast as they are read (at ~100 KB per photo, "
+        f"{CORES_PER_NODE * 1000 / cpu_ms * 0.1:.0f} MB/s per node), no failures, and start-up (about a minute) "
+        "left out. "
         "Not measured on a cluster: this machine has one node.",
         "",
         "| images | 1 node | 10 nodes | 100 nodes |",
@@ -79,7 +80,9 @@ def estimate_lines(cpu_ms: float) -> list[str]:
         cells = []
         for nodes in (1, 10, 100):
             hours = images * cpu_ms / 1000 / (nodes * CORES_PER_NODE) / 3600
-            cells.append(f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.0f} min")
+            minutes = hours * 60
+            cells.append(f"{hours:.1f} h" if hours >= 1 else f"{minutes:.0f} min" if minutes >= 1
+                         else f"{minutes * 60:.0f} s")
         lines.append(f"| {images:,} | " + " | ".join(cells) + " |")
     return lines
 

@@ -17,9 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from digitlab.formats import read_json, rundir
+from digitlab.models.line_reader import FRAME_WIDTH
 from digitlab.synth.strip_data import found_the_line, line_strips, make_strips
 from digitlab.train.line_training import batch_arrays, batches
 
+ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = 240
 
 
@@ -56,7 +58,7 @@ def test_batches_pad_to_buckets_and_keep_each_strip_s_frames():
     images, labels, lengths, frames = batch_arrays(strips, np.arange(4))
     assert images.shape[1] == 32 and images.shape[2] % 32 == 0 and images.shape[3] == 1
     for row in range(4):
-        assert frames[row] == strips.width(row) // 4
+        assert frames[row] == strips.width(row) // FRAME_WIDTH
         assert lengths[row] == len(strips.texts[row])
         assert "".join(str(label) for label in labels[row, :lengths[row]]) == strips.texts[row]
 
@@ -70,8 +72,21 @@ def test_train_ship_and_read_with_a_line_reader(tmp_path):
     assert rundir.run_status(run_dir) == rundir.FINISHED
     training = read_json(run_dir / "training.json")
     assert len(training["history"]) == 1 and training["train_photos"] == PHOTOS
+    assert training["frame_width"] == FRAME_WIDTH and training["init_from"] is None
     listed = json.loads(_digitlab("runs", "--runs-dir", str(runs), "--json").stdout)
     assert [(run["model"], run["status"]) for run in listed] == [("line-reader", "finished")]
+
+    shipped = ROOT / "models" / "line-reader" / "model.keras"  # fine-tuning starts from its weights and frames
+    done = _digitlab("train", "--model", "line-reader", "--epochs", "1", "--line-photos", str(PHOTOS),
+                     "--init-from", str(shipped), "--learning-rate", "1e-4", "--runs-dir", str(tmp_path / "tuned"),
+                     env={"KERAS_BACKEND": "jax"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    (tuned,) = (tmp_path / "tuned").iterdir()
+    tuned_training = read_json(tuned / "training.json")
+    assert tuned_training["init_from"] == str(shipped) and tuned_training["learning_rate"] == 1e-4
+    assert tuned_training["frame_width"] in (2, 4)
+    # Started from a trained reader, one short epoch reads far more than a fresh one.
+    assert tuned_training["history"][0]["validation"]["exact"] > training["history"][0]["validation"]["exact"] + 0.2
 
     done = _digitlab("ship", str(run_dir), "--name", "line-reader", env={"DIGITLAB_MODELS_DIR": str(models)})
     assert done.returncode == 0, done.stderr[-2000:]

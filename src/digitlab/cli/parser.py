@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a registered model; writes a run directory")
     train.add_argument("--model", default="mlp",
                        help="registered architecture (see `digitlab models`), or line-reader: the number reader "
-                            "(strips of synthetic photos, CTC; --epochs, --batch-size, --seed, --line-photos)")
+                            "(strips of synthetic photos, CTC; --epochs, --batch-size, --seed, --line-photos, "
+                            "--learning-rate, --init-from)")
     train.add_argument("--line-photos", type=int, metavar="N",
                        help="line-reader only: synthetic training photos to make (default: 60000)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")

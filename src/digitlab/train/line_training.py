@@ -4,6 +4,7 @@ Usage:
 
     digitlab train --model line-reader --epochs 12 --line-photos 60000      # a run dir runs/<time>-line-reader
     digitlab train --resume runs/<time>-line-reader                          # after a kill: on from the last epoch
+    digitlab train --model line-reader --init-from line-reader --learning-rate 5e-4   # fine-tune a trained one
     train_line_reader(run_dir, epochs, train_strips, validation_strips)      # the loop itself, on StripSets
 
 Data: digitlab.synth.strip_data ("train": MNIST training digits 0–53,999 and
@@ -15,6 +16,8 @@ weights of the best epoch by exact numbers are kept as `best.weights.h5` and
 saved as `model.keras` at the end, with `training.json` (the history and the
 figures). A checkpoint after every epoch lets `--resume` continue a killed run.
 Keras on JAX, through Keras' stateless API, one compiled step per bucket width.
+`--init-from` starts from a trained line reader's model.keras (its own
+architecture and frame width) instead of build_line_reader's fresh weights.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from digitlab.vision.line import MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE
 BUCKETS = (64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512, MAX_STRIP_WIDTH)
 MAX_LABEL = 8
 DEFAULT_EPOCHS = 12
+DEFAULT_LEARNING_RATE = 2e-3
 CHECKPOINT, BEST, HISTORY = "last.weights.h5", "best.weights.h5", "training.json"
 
 
@@ -60,7 +64,7 @@ def batches(strips: StripSet, batch_size: int, rng: np.random.Generator | None) 
     return result
 
 
-def batch_arrays(strips: StripSet, indices: np.ndarray):
+def batch_arrays(strips: StripSet, indices: np.ndarray, frame_width: int = FRAME_WIDTH):
     """(images (n, 32, bucket, 1), labels (n, 8), label lengths, frame counts) for one batch."""
     width = _bucket(max(strips.width(index) for index in indices))
     images = np.zeros((len(indices), STRIP_HEIGHT, width, 1), np.float32)
@@ -73,7 +77,7 @@ def batch_arrays(strips: StripSet, indices: np.ndarray):
         text = strips.texts[index]
         labels[row, :len(text)] = [int(character) for character in text]
         label_lengths[row] = len(text)
-        frames[row] = pixels.shape[1] // FRAME_WIDTH
+        frames[row] = pixels.shape[1] // frame_width
     return images, labels, label_lengths, frames
 
 
@@ -103,11 +107,11 @@ def _programs(model, optimizer):
     return train_step, predict
 
 
-def read_strips(predict, state, strips: StripSet, batch_size: int = 64) -> list[str]:
+def read_strips(predict, state, strips: StripSet, batch_size: int = 64, frame_width: int = FRAME_WIDTH) -> list[str]:
     """Best-path readings of every strip, in order."""
     readings = [""] * len(strips)
     for indices in batches(strips, batch_size, rng=None):
-        images, _, _, frames = batch_arrays(strips, indices)
+        images, _, _, frames = batch_arrays(strips, indices, frame_width)
         logits = np.asarray(predict(state[0], state[1], images))
         for row, index in enumerate(indices):
             readings[index] = best_path_text(logits[row, :frames[row]])  # the argmax path: no softmax needed
@@ -123,20 +127,35 @@ def validation_figures(readings: list[str], texts: list[str]) -> dict:
             "non_numbers": len(refuse)}
 
 
+def _frame_width(model) -> int:
+    """Strip columns per output frame of a line-reader model (its output length on a probe strip)."""
+    probe = np.zeros((1, STRIP_HEIGHT, 4 * WIDTH_MULTIPLE * 4, 1), np.float32)
+    frames = int(np.asarray(model(probe, training=False)).shape[1])
+    if frames < 1 or probe.shape[2] % frames or WIDTH_MULTIPLE % (probe.shape[2] // frames):
+        raise UserError("that model is not a line reader (its frames do not divide a strip's width).")
+    return probe.shape[2] // frames
+
+
 def train_line_reader(out: Path, epochs: int, train: StripSet, validation: StripSet, batch_size: int = 32,
                       learning_rate: float = 2e-3, seed: int = 0, resume: bool = False, command: str = "",
-                      photos: tuple[int, int] = (0, 0)) -> dict:
+                      photos: tuple[int, int] = (0, 0), init_from: Path | None = None) -> dict:
     """Train (or resume) a line reader on these strips into `out`; returns training.json's content.
 
     `photos`: how many training and validation photos the strips were cut from (for the record).
+    `init_from`: a trained line reader's model.keras to start from (fine-tuning), else fresh weights.
     """
     import keras  # heavy: Keras loads only when the line reader trains
 
-    if WIDTH_MULTIPLE % FRAME_WIDTH:
-        raise ValueError("strips must be a whole number of frames wide")
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
-    model = build_line_reader(strip_height=STRIP_HEIGHT)
+    if init_from is not None:
+        try:
+            model = keras.saving.load_model(init_from, compile=False, safe_mode=True)
+        except Exception as error:  # Keras raises many types for a damaged or foreign file
+            raise UserError(f"{init_from} could not be loaded as a line reader ({type(error).__name__}).") from None
+    else:
+        model = build_line_reader(strip_height=STRIP_HEIGHT)
+    frame_width = _frame_width(model)
     steps_per_epoch = len(batches(train, batch_size, rng=None))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.02)
     optimizer = keras.optimizers.Adam(learning_rate=schedule, clipnorm=5.0)
@@ -153,9 +172,10 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
     for epoch in range(len(history), epochs):
         started, losses = time.time(), []
         for indices in batches(train, batch_size, np.random.default_rng([seed, epoch])):
-            state, loss = train_step(state, *batch_arrays(train, indices))
+            state, loss = train_step(state, *batch_arrays(train, indices, frame_width))
             losses.append(float(loss))
-        figures = validation_figures(read_strips(predict, state, validation), validation.texts)
+        figures = validation_figures(read_strips(predict, state, validation, frame_width=frame_width),
+                                     validation.texts)
         entry = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "validation": figures,
                  "seconds": round(time.time() - started, 1)}
         history.append(entry)
@@ -172,7 +192,8 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
                    "train_photos": photos[0], "train_strips": len(train), "train_missed": train.missed,
                    "validation_photos": photos[1], "validation_strips": len(validation),
                    "validation_missed": validation.missed, "generator": train.generator,
-                   "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed}
+                   "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
+                   "init_from": str(init_from) if init_from else None, "frame_width": frame_width}
         write_json_atomic(out / HISTORY, summary)
     model.load_weights(out / BEST)
     with atomic_path(out / "model.keras", suffix=".keras") as partial:
@@ -187,10 +208,12 @@ def validation_photos(train_photos: int) -> int:
 
 def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int = 60_000,
                           validation_count: int | None = None, batch_size: int = 32, seed: int = 0,
-                          resume_dir: Path | None = None, command: str = "") -> Path:
+                          resume_dir: Path | None = None, command: str = "", learning_rate: float | None = None,
+                          init_from: Path | None = None) -> Path:
     """Train a line reader in a run dir of its own (or resume `resume_dir`) with the run's lock and status.
 
     `epochs` None: DEFAULT_EPOCHS for a new run, the run's own count for a resumed one.
+    `init_from`: a line reader's model.keras to fine-tune; `learning_rate` None: DEFAULT_LEARNING_RATE.
     """
     validation_count = validation_count or validation_photos(train_count)
     if resume_dir is not None:
@@ -201,19 +224,23 @@ def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int =
         epochs = epochs or int(config["epochs"])
         train_count, validation_count = int(config["train_photos"]), int(config["validation_photos"])
         batch_size, seed, command = int(config["batch_size"]), int(config["seed"]), str(config.get("command", command))
+        learning_rate = float(config.get("learning_rate", DEFAULT_LEARNING_RATE))
+        init_from = Path(config["init_from"]) if config.get("init_from") else None
     else:
         run_dir = rundir.new_run_dir(runs_dir, rundir.LINE_READER_MODEL)
         epochs = epochs or DEFAULT_EPOCHS
+        learning_rate = learning_rate or DEFAULT_LEARNING_RATE
     write_json_atomic(run_dir / rundir.CONFIG, {
         "model": rundir.LINE_READER_MODEL, "epochs": epochs, "batch_size": batch_size, "seed": seed,
-        "train_photos": train_count, "validation_photos": validation_count, "command": command})
+        "train_photos": train_count, "validation_photos": validation_count, "command": command,
+        "learning_rate": learning_rate, "init_from": str(init_from) if init_from else None})
     with rundir.run_lock(run_dir):
         rundir.mark_status(run_dir, rundir.RUNNING)
         try:
             strips = line_strips("train", train_count), line_strips("validation", validation_count)
-            summary = train_line_reader(run_dir, epochs, *strips, batch_size, seed=seed,
-                                        resume=resume_dir is not None, command=command,
-                                        photos=(train_count, validation_count))
+            summary = train_line_reader(run_dir, epochs, *strips, batch_size, learning_rate=learning_rate,
+                                        seed=seed, resume=resume_dir is not None, command=command,
+                                        photos=(train_count, validation_count), init_from=init_from)
         except KeyboardInterrupt:
             rundir.mark_status(run_dir, rundir.INTERRUPTED)
             raise

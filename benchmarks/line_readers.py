@@ -1,0 +1,88 @@
+"""Which line reader to ship: candidate line-reader models side by side on the same validation strips.
+
+Usage:
+
+    .venv/bin/python benchmarks/line_readers.py models/line-reader/model.onnx runs/<time>-line-reader ...
+    .venv/bin/python benchmarks/line_readers.py --no-write models/line-reader/model.onnx
+
+Each candidate (a model.onnx or model.keras file, or a run dir's model.keras)
+reads every validation strip of digitlab.synth.strip_data (MNIST training
+digits 54,000–59,999, no font; the strips today's pipeline cuts) by best path,
+as training's own validation does; the table gives the numbers read exactly and
+the things to refuse read as nothing. Validation data only: the held-out
+numbers and the test seeds never choose a line reader.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from common import ROOT, ensure_data, machine_line, write_results
+
+from digitlab.formats import read_json
+from digitlab.recognize.ctc import best_path_text
+from digitlab.recognize.line_reader import LineReader
+from digitlab.synth.strip_data import line_strips
+from digitlab.train.line_training import validation_figures
+
+VALIDATION_PHOTOS = 4_000
+
+
+def model_file(candidate: Path) -> Path:
+    return candidate / "model.keras" if candidate.is_dir() else candidate
+
+
+def describe(candidate: Path) -> str:
+    """What the candidate is: its run's command and epochs, or the shipped card's note."""
+    folder = candidate if candidate.is_dir() else candidate.parent
+    if (folder / "training.json").is_file():
+        training = read_json(folder / "training.json")
+        return (f"{training.get('command', '')} (best epoch {training['best_epoch']} of "
+                f"{len(training['history'])}, frames of {training.get('frame_width', 4)} columns)")
+    if (folder / "card.json").is_file():
+        return f"shipped ({read_json(folder / 'card.json').get('data', {}).get('generator', '?')} strips)"
+    return ""
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("candidates", nargs="+", type=Path, help="model files or line-reader run dirs")
+    parser.add_argument("--photos", type=int, default=VALIDATION_PHOTOS, help="validation photos (default 4000)")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS-line-readers.md")
+    parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
+    args = parser.parse_args()
+    ensure_data()
+    strips = line_strips("validation", args.photos)
+    rows = []
+    for candidate in args.candidates:
+        reader = LineReader(model_file(candidate))
+        readings = [best_path_text(reader.logits(strips.pixels(index))) for index in range(len(strips))]
+        figures = validation_figures(readings, strips.texts)
+        rows.append(f"| `{candidate}` | {describe(candidate)} | {figures['exact']:.2%} | "
+                    f"{figures['refused_non_numbers']:.2%} |")
+        print(rows[-1], flush=True)
+    lines = [
+        "# Line readers side by side on validation strips",
+        "",
+        f"- {machine_line()}",
+        f"- Command: `python benchmarks/line_readers.py {' '.join(str(candidate) for candidate in args.candidates)}`",
+        f"- Data: {len(strips):,} validation strips ({sum(bool(text) for text in strips.texts):,} numbers, "
+        f"{sum(not text for text in strips.texts):,} things to refuse) cut by today's pipeline from {args.photos:,} "
+        f"photos ({strips.missed:,} photos whose line it missed left out); strips generator {strips.generator}.",
+        "- Each reads every strip by best path; exact: numbers read exactly; refused: things to refuse read as "
+        "nothing.",
+        "",
+        "| model | what it is | exact numbers | refused |",
+        "|---|---|---:|---:|",
+        *rows,
+    ]
+    if args.no_write:
+        print("\n".join(lines))
+    else:
+        print(write_results(args.out, lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

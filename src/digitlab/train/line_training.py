@@ -41,6 +41,8 @@ BUCKETS = (64, 96, 128, 160, 192, 224, 256, 320, 384, 448, 512, MAX_STRIP_WIDTH)
 MAX_LABEL = 8
 DEFAULT_EPOCHS = 12
 DEFAULT_LEARNING_RATE = 2e-3
+# build_line_reader's shape options for a new run (a fine-tuned run keeps its start model's shape).
+DEFAULT_ARCHITECTURE = {"frame_width": FRAME_WIDTH, "dilation": 1}
 CHECKPOINT, BEST, HISTORY = "last.weights.h5", "best.weights.h5", "training.json"
 
 
@@ -138,11 +140,13 @@ def _frame_width(model) -> int:
 
 def train_line_reader(out: Path, epochs: int, train: StripSet, validation: StripSet, batch_size: int = 32,
                       learning_rate: float = 2e-3, seed: int = 0, resume: bool = False, command: str = "",
-                      photos: tuple[int, int] = (0, 0), init_from: Path | None = None) -> dict:
+                      photos: tuple[int, int] = (0, 0), init_from: Path | None = None,
+                      architecture: dict | None = None) -> dict:
     """Train (or resume) a line reader on these strips into `out`; returns training.json's content.
 
     `photos`: how many training and validation photos the strips were cut from (for the record).
-    `init_from`: a trained line reader's model.keras to start from (fine-tuning), else fresh weights.
+    `init_from`: a trained line reader's model.keras to start from (fine-tuning), else fresh weights
+    built by build_line_reader with `architecture` (its keyword arguments: frame_width, dilation).
     """
     import keras  # heavy: Keras loads only when the line reader trains
 
@@ -154,7 +158,7 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
         except Exception as error:  # Keras raises many types for a damaged or foreign file
             raise UserError(f"{init_from} could not be loaded as a line reader ({type(error).__name__}).") from None
     else:
-        model = build_line_reader(strip_height=STRIP_HEIGHT)
+        model = build_line_reader(strip_height=STRIP_HEIGHT, **(architecture or {}))
     frame_width = _frame_width(model)
     steps_per_epoch = len(batches(train, batch_size, rng=None))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.02)
@@ -209,7 +213,7 @@ def validation_photos(train_photos: int) -> int:
 def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int = 60_000,
                           validation_count: int | None = None, batch_size: int = 32, seed: int = 0,
                           resume_dir: Path | None = None, command: str = "", learning_rate: float | None = None,
-                          init_from: Path | None = None) -> Path:
+                          init_from: Path | None = None, architecture: dict | None = None) -> Path:
     """Train a line reader in a run dir of its own (or resume `resume_dir`) with the run's lock and status.
 
     `epochs` None: DEFAULT_EPOCHS for a new run, the run's own count for a resumed one.
@@ -226,21 +230,26 @@ def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int =
         batch_size, seed, command = int(config["batch_size"]), int(config["seed"]), str(config.get("command", command))
         learning_rate = float(config.get("learning_rate", DEFAULT_LEARNING_RATE))
         init_from = Path(config["init_from"]) if config.get("init_from") else None
+        # A run resumes with its own architecture (runs made before it was recorded have the default one).
+        architecture = config.get("architecture", DEFAULT_ARCHITECTURE)
     else:
         run_dir = rundir.new_run_dir(runs_dir, rundir.LINE_READER_MODEL)
         epochs = epochs or DEFAULT_EPOCHS
         learning_rate = learning_rate or DEFAULT_LEARNING_RATE
+        architecture = dict(DEFAULT_ARCHITECTURE, **(architecture or {}))
     write_json_atomic(run_dir / rundir.CONFIG, {
         "model": rundir.LINE_READER_MODEL, "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "train_photos": train_count, "validation_photos": validation_count, "command": command,
-        "learning_rate": learning_rate, "init_from": str(init_from) if init_from else None})
+        "learning_rate": learning_rate, "init_from": str(init_from) if init_from else None,
+        "architecture": architecture})
     with rundir.run_lock(run_dir):
         rundir.mark_status(run_dir, rundir.RUNNING)
         try:
             strips = line_strips("train", train_count), line_strips("validation", validation_count)
             summary = train_line_reader(run_dir, epochs, *strips, batch_size, learning_rate=learning_rate,
                                         seed=seed, resume=resume_dir is not None, command=command,
-                                        photos=(train_count, validation_count), init_from=init_from)
+                                        photos=(train_count, validation_count), init_from=init_from,
+                                        architecture=architecture)
         except KeyboardInterrupt:
             rundir.mark_status(run_dir, rundir.INTERRUPTED)
             raise

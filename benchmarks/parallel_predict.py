@@ -11,8 +11,7 @@ seeds 700,000 and up: throughput only, no accuracy is measured), as JPEG files.
 Each run is the real command in a child process (`digitlab predict --json
 --jobs N FOLDER`, `digitlab batch FOLDER --out OUT.jsonl --workers N`), so its
 time includes starting Python, loading the models, spawning the workers or
-starting Ray, as a user pays them; `batch` also reports the time of its Ray
-job alone. The variants alternate within each round (the machine is shared and
+starting Ray, as a user pays them. The variants alternate within each round (the machine is shared and
 its speed drifts), and the table gives the median and the spread over rounds.
 Every run's output must be the same bytes as the first run's (batch's JSON
 Lines are predict's), or the benchmark stops.

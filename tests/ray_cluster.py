@@ -157,3 +157,35 @@ def test_bad_inputs_are_one_clear_sentence(cluster, tmp_path):
                        f"127.0.0.1:{_free_port()}", check=False)
     assert nobody.returncode != 0 and "could not join the Ray cluster" in nobody.stderr
     assert not (tmp_path / "x.jsonl").exists()
+
+
+def test_a_four_trial_sweep_finishes_every_trial_and_chooses_on_validation(cluster, tmp_path):
+    runs = tmp_path / "runs"
+    done = _digitlab("tune", "--model", "mlp", "--trials", "4", "--epochs", "2", "--limit-train", "2000",
+                     "--limit-test", "500", "--runs-dir", str(runs), "--ray-address", cluster)
+    (sweep_dir,) = [path for path in runs.iterdir() if "-sweep-" in path.name]
+    for name in ("sweep.json", "trials.csv", "trials.md", "trials.png"):
+        assert (sweep_dir / name).stat().st_size > 0, name
+    sweep = json.loads((sweep_dir / "sweep.json").read_text())
+    rows = sweep["trials"]
+    assert len(rows) == 4 and all(row["status"] == "finished" for row in rows), rows
+    trials = sorted(path for path in runs.iterdir() if path != sweep_dir)
+    assert sorted(Path(row["path"]) for row in rows) == [path.resolve() for path in trials]
+    for row in rows:
+        run_dir = Path(row["path"])
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        assert (run_dir / "report.html").is_file() and metrics["status"] == "finished"
+        # A trial ASHA stopped ran 1 epoch of 2 and says so; the others ran both.
+        assert metrics["epochs_run"] == (1 if row["stopped_early"] else 2)
+        assert metrics.get("stopped_early_after_epoch") == (1 if row["stopped_early"] else None)
+        assert row["validation_accuracy"] == metrics["validation_accuracy"]
+    # Chosen on validation: best first; the test accuracy is in no row.
+    accuracies = [row["validation_accuracy"] for row in rows]
+    assert accuracies == sorted(accuracies, reverse=True) and sweep["best"]["run"] == rows[0]["run"]
+    assert not any("test" in key for row in rows for key in row)
+    assert sweep["best_command"].startswith("digitlab train --model mlp --epochs 2")
+    assert f"Train these settings: {sweep['best_command']}" in done.stdout
+    assert "Configuration for experiment" not in done.stdout  # Tune's own console output stays out
+    # Four samples of the search space, four different settings.
+    knobs = sorted(json.dumps([row[name] for name in sweep["search_space"]]) for row in rows)
+    assert len(set(knobs)) == 4

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-# The inner run: two Ray nodes, a few thousand images, a sweep and a training run (see ray_cluster.py).
+# The inner run: two Ray nodes, a few thousand images, a 4-trial sweep, a training run (see ray_cluster.py).
 INNER_TIMEOUT_SECONDS = 900
 
 

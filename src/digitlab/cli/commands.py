@@ -27,6 +27,7 @@ from digitlab.cli.text import (
     format_pulled,
     format_runs,
     format_shipped_ensemble,
+    format_sweep,
     print_run_summary,
 )
 from digitlab.errors import UserError
@@ -59,6 +60,7 @@ def _config_from_args(args: argparse.Namespace, model: str, default_engine: str)
         # Only `train` has these.
         "init_from": getattr(args, "init_from", None), "extra_data": getattr(args, "extra_data", None),
         "extra_photos": getattr(args, "extra_photos", None),
+        "model_options": dict(args.model_options) if getattr(args, "model_options", None) else None,
     }
     for field, value in given.items():
         if value is not None:
@@ -236,6 +238,19 @@ def command_batch(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_tune(args: argparse.Namespace) -> int:
+    from digitlab.scale.tune import SweepSettings, run_sweep  # lazy: Ray, and Keras in the trials
+
+    if args.cpus_per_trial <= 0:
+        raise UserError(f"--cpus-per-trial must be positive, got {args.cpus_per_trial}.")
+    sweep = run_sweep(SweepSettings(
+        model=args.model, trials=args.trials, epochs=args.epochs, address=args.ray_address,
+        cpus_per_trial=args.cpus_per_trial, seed=args.seed, runs_dir=args.runs_dir, dataset=args.dataset,
+        data_dir=args.data_dir, limit_train=args.limit_train, limit_test=args.limit_test))
+    print(format_sweep(sweep))
+    return 0 if sweep.best is not None else 1
+
+
 def command_export(args: argparse.Namespace) -> int:
     if args.quantize:
         return _export_int8(args)
@@ -289,4 +304,5 @@ COMMANDS = {
     "data": command_data,
     "export": command_export,
     "batch": command_batch,
+    "tune": command_tune,
 }

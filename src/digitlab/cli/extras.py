@@ -37,6 +37,7 @@ COMMAND_EXTRAS = {
     "export": ("train", "export"),
     "serve": ("serve",),
     "batch": ("ray",),
+    "tune": ("ray", "train"),
 }
 
 

@@ -8,6 +8,7 @@ Usage:
 from __future__ import annotations
 
 import argparse
+import json
 
 from digitlab import __version__
 from digitlab.formats import LR_SCHEDULES
@@ -102,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "small handwriting)")
     train.add_argument("--extra-photos", type=int,
                        help="synthetic photos to cut digits from, per kind (default: 8000)")
+    train.add_argument("--option", type=_model_option, action="append", metavar="NAME=VALUE", dest="model_options",
+                       help="an option of the model's builder, VALUE in JSON (e.g. --option dropout_rate=0.4 "
+                            "--option hidden_units=[256,128]); `digitlab tune` prints the best ones this way")
     _add_training_options(train)
 
     evaluate = commands.add_parser("evaluate", help="test-set metrics of a trained model")
@@ -187,6 +191,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_runtime_option(batch)
     _add_reader_option(batch)
 
+    tune = commands.add_parser(
+        "tune", help="a Ray Tune sweep over a model's knobs (ASHA stops weak trials); each trial is a run directory",
+        description="Samples --trials settings of the model's knobs (learning rate, widths, dropout, augmentation), "
+                    "trains each as a normal run, and stops the trailing ones early (ASHA). The best trial is "
+                    "chosen on the validation split only. Writes a sweep folder with sweep.json, trials.csv, "
+                    "trials.md and trials.png, and prints the command that trains the best settings.")
+    tune.add_argument("--model", required=True, help="the architecture to sweep: mlp, cnn or vgg")
+    tune.add_argument("--trials", type=_positive_int, default=8, metavar="N", help="settings to try (default: 8)")
+    tune.add_argument("--epochs", type=_positive_int, metavar="E",
+                      help="epochs of a trial that is never stopped (default: the model's recipe)")
+    tune.add_argument("--ray-address", metavar="HOST:PORT",
+                      help="join this Ray cluster (default: start a local Ray on this machine); the runs folder "
+                           "must then be shared by every node")
+    tune.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="C",
+                      help="CPUs Ray gives each trial (default: 1)")
+    tune.add_argument("--seed", type=int, default=42, help="seeds the sampled settings and every trial")
+    tune.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
+    tune.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
+    tune.add_argument("--runs-dir", default="runs", help="where the sweep folder and the trials' run directories go")
+    tune.add_argument("--limit-train", type=int, help="use only the first N training images")
+    tune.add_argument("--limit-test", type=int, help="use only the first N test images")
+
     serve = commands.add_parser(
         "serve", help="the web app and REST API (FastAPI + uvicorn)",
         description="The web app and REST API. Every option can also be set by an environment variable "
@@ -255,6 +281,17 @@ def _add_global_options_to_commands(parser: argparse.ArgumentParser) -> None:
             for command in action.choices.values():
                 add_global_options(command)
                 _add_global_options_to_commands(command)
+
+
+def _model_option(value: str) -> tuple[str, object]:
+    """NAME=VALUE with VALUE read as JSON (a number, a list, true), else as the string it is."""
+    name, equals, text = value.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {value!r}")
+    try:
+        return name.strip(), json.loads(text)
+    except json.JSONDecodeError:
+        return name.strip(), text
 
 
 def _kinds(value: str) -> list[str]:

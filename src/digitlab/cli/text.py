@@ -283,3 +283,25 @@ def format_runs(runs: Sequence[dict], runs_dir: str | Path) -> str:
         lines.append(f"  {run['run']:<32} {run['model'] or '?':<12} {run['status']:<12} {epochs:>7} {accuracy:>9}  {note}")
     return "\n".join(lines)
 
+
+
+def format_sweep(sweep) -> str:
+    """`digitlab tune`: the trials' table (validation figures only), where the sweep is, and the best settings."""
+    from digitlab.formats.sweeps import TRIALS_MARKDOWN, TRIALS_PLOT
+
+    finished = sum(row["status"] == "finished" for row in sweep.rows)
+    stopped = sum(bool(row["stopped_early"]) for row in sweep.rows)
+    lines = [(sweep.sweep_dir / TRIALS_MARKDOWN).read_text(encoding="utf-8").rstrip(), "",
+             f"{len(sweep.rows)} trials in {sweep.seconds:.0f} s: {finished} finished ({stopped} stopped early by "
+             f"ASHA), {len(sweep.rows) - finished} failed."]
+    for row in sweep.rows:
+        if row["status"] != "finished" and row["error"]:
+            lines.append(f"  {row['run'] or 'a trial'}: {row['error']}")
+    lines.append(f"Sweep: {sweep.sweep_dir} (sweep.json, trials.csv, {TRIALS_MARKDOWN}, {TRIALS_PLOT})")
+    if sweep.best is not None:
+        lines += [f"Best on validation: {sweep.best['run']} at {sweep.best['validation_accuracy']:.2%} "
+                  f"(report: {sweep.best['path']}/report.html)",
+                  f"Train these settings: {sweep.best_command}"]
+    else:
+        lines.append("No trial finished.")
+    return "\n".join(lines)

@@ -19,7 +19,7 @@ RunConfig), `metrics` (metrics.json), `history` (history.csv), `checkpoints`
 `cards` (card.json, the models directory and the bundled models), `ensembles`
 (an ensemble's card and its members), `manifest` (models_manifest.json: what
 `models pull` fetches, with checksums), `lookup` (finding a model by name),
-`results` (benchmark RESULTS files), `files` (atomic writes, staged folders,
+`results` (benchmark RESULTS files), `sweeps` (a `digitlab tune` sweep's folder), `files` (atomic writes, staged folders,
 checksums).
 This package imports nothing heavier than NumPy, so the lean reader can use it.
 """
@@ -93,6 +93,7 @@ from digitlab.formats.manifest import (
 from digitlab.formats.metrics import DIRECTION_ARROW, PAIR_ARROW, read_metrics, write_metrics
 from digitlab.formats.runlist import list_runs, run_summary
 from digitlab.formats.results import markdown_table, write_results, write_results_json
+from digitlab.formats.sweeps import new_sweep_dir, read_sweep, write_sweep
 from digitlab.formats.tensorboard import run_training_seconds, training_seconds
 
 __all__ = [
@@ -107,5 +108,5 @@ __all__ = [
     "read_metrics", "resolve_model_path", "run_training_seconds", "run_summary", "rundir", "shipped_models", "sidecar_value",
     "restore_checkpoint", "training_seconds", "trim_history", "with_onnx", "write_bytes_atomic", "write_card",
     "write_checkpoint", "write_json_atomic", "write_metrics", "write_results", "write_results_json",
-    "write_text_atomic",
+    "write_text_atomic", "new_sweep_dir", "read_sweep", "write_sweep",
 ]

@@ -69,6 +69,9 @@ class RunConfig:
     # of small handwriting). Validation and test images stay MNIST's.
     extra_data: list[str] = dataclasses.field(default_factory=list)
     extra_photos: int = 8000
+    # Options of the model's builder (digitlab.models), e.g. {"dropout_rate": 0.4,
+    # "hidden_units": [256, 128]}; empty: the builder's defaults. `digitlab tune` sweeps them.
+    model_options: dict = dataclasses.field(default_factory=dict)
     # Optional subsets (first N images) for quick runs and tests; None means all.
     limit_train: int | None = None
     limit_test: int | None = None
@@ -145,6 +148,7 @@ class RunConfig:
 _TYPE_WORDS = {
     "str": "a string", "int": "an integer", "float": "a finite number", "bool": "true or false",
     "str | None": "a string or null", "int | None": "an integer or null", "list[str]": "a list of strings",
+    "dict": "an object",
 }
 
 
@@ -152,6 +156,8 @@ def _has_type(value, annotation: str) -> bool:
     """Whether a JSON value fits a RunConfig field's annotation (bool is no int here; NaN and ±inf are no float)."""
     if annotation.endswith(" | None"):
         return value is None or _has_type(value, annotation.removesuffix(" | None"))
+    if annotation == "dict":
+        return isinstance(value, dict)
     if annotation == "list[str]":
         return isinstance(value, list) and all(isinstance(item, str) for item in value)
     if annotation == "bool":
@@ -187,6 +193,7 @@ CONFIG_FIELD_MEANINGS = {
     "init_from": "trained model whose weights training started from (none: random weights)",
     "extra_data": "extra training digits made by the image reader (none: MNIST only)",
     "extra_photos": "synthetic photos the extra photo digits were cut from, per kind",
+    "model_options": "options of the architecture's builder, such as layer widths and dropout (none: its defaults)",
     "limit_train": "use only the first N training images (none: all)",
     "limit_test": "use only the first N test images (none: all)",
     "data_dir": "folder of IDX files used instead of the cache (none: cache or download)",

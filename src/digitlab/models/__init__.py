@@ -19,15 +19,17 @@ from digitlab.models.backend import choose_backend, import_keras, keras_without_
 from digitlab.models.ensemble import build_ensemble
 from digitlab.models.keras_files import check_digit_model, check_keras_file, load_keras_model
 from digitlab.models.registry import (
+    check_model_options,
     create_model,
     list_models,
     model_description,
+    model_options,
     model_recipe,
     register_model,
     require_model,
 )
 
 __all__ = [
-    "build_ensemble", "check_digit_model", "check_keras_file", "choose_backend", "create_model", "import_keras", "keras_without_tensorflow",
-    "list_models", "load_keras_model", "model_description", "model_recipe", "register_model", "require_model",
+    "build_ensemble", "check_digit_model", "check_model_options", "check_keras_file", "choose_backend", "create_model", "import_keras", "keras_without_tensorflow",
+    "list_models", "load_keras_model", "model_description", "model_options", "model_recipe", "register_model", "require_model",
 ]

@@ -26,13 +26,14 @@ def _image_input(input_shape: tuple[int, ...]):
 # about TensorFlow's speed: between 0.4x and 1.4x its samples/s depending on the
 # model and the run (benchmarks/training_throughput.py). `quick` uses it by default.
 @register_model("cnn", epochs=15, engine="keras")
-def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.5):
+def cnn(input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, dropout_rate: float = 0.5,
+        widths: tuple[int, ...] = (32, 64)):
     """The keras-io "Simple MNIST convnet": two conv/pool blocks, dropout 0.5 (~99.2 %)."""
     import keras  # heavy: a builder loads Keras when it runs
     from keras import layers  # (with Keras, above or already loaded)
 
     inputs, features = _image_input(input_shape)
-    for filters in (32, 64):
+    for filters in widths:
         features = layers.Conv2D(filters, kernel_size=3, activation="relu")(features)
         features = layers.MaxPooling2D(pool_size=2)(features)
     features = layers.Flatten()(features)

@@ -16,6 +16,7 @@ Builders import Keras lazily, so listing the registry stays cheap.
 
 from __future__ import annotations
 
+import inspect
 from typing import Callable
 
 from digitlab.errors import UserError
@@ -58,9 +59,25 @@ def list_models() -> list[str]:
     return sorted(_BUILDERS)
 
 
-def create_model(name: str, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, **options):
-    """Build the registered architecture `name` (uncompiled)."""
+def model_options(name: str) -> list[str]:
+    """The options `name`'s builder takes besides the input shape and classes (its knobs: widths, dropout...)."""
     require_model(name)
+    parameters = inspect.signature(_BUILDERS[name]).parameters
+    return [option for option in parameters if option not in ("input_shape", "num_classes")]
+
+
+def check_model_options(name: str, options: dict) -> None:
+    """Raise a UserError naming `name`'s options unless its builder takes every one of `options`."""
+    known = model_options(name)
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        takes = f"takes {', '.join(known)}" if known else "takes no options"
+        raise UserError(f"model {name!r} {takes}; got {', '.join(unknown)}.")
+
+
+def create_model(name: str, input_shape: tuple[int, ...] = (28, 28), num_classes: int = 10, **options):
+    """Build the registered architecture `name` (uncompiled); an option its builder lacks is a UserError."""
+    check_model_options(name, options)
     return _BUILDERS[name](input_shape=input_shape, num_classes=num_classes, **options)
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -40,7 +41,14 @@ from digitlab.formats import (
     training_seconds,
     write_metrics,
 )
-from digitlab.models import create_model, import_keras, keras_without_tensorflow, load_keras_model, require_model
+from digitlab.models import (
+    check_model_options,
+    create_model,
+    import_keras,
+    keras_without_tensorflow,
+    load_keras_model,
+    require_model,
+)
 from digitlab.pipeline.steps import StepTimer, extra_digits, load_run_data, package_versions, starting_model
 
 logger = logging.getLogger(__name__)
@@ -57,15 +65,22 @@ def run_pipeline(
     config: RunConfig,
     resume_dir: Path | None = None,
     verbose: int | str = "auto",
+    on_epoch_end: Callable[[Path, int, dict], None] | None = None,
+    stopped_after: int | None = None,
 ) -> RunResult:
     """Train and evaluate one model as configured; write every artifact into its run dir.
 
     Notes on the way (the data, the run directory) are logged at INFO on the
     "digitlab.pipeline.run" logger; `verbose` is the training loop's: 0 silent,
     1 a progress bar, 2 one line per epoch ("auto": Keras' choice).
+    `on_epoch_end(run_dir, epoch, logs)` is told of each epoch once its checkpoint
+    is written (digitlab tune reports to its scheduler there). `stopped_after`
+    finishes a run (in `resume_dir`) that a sweep's scheduler stopped after that
+    many epochs: its checkpoint is evaluated and reported, and metrics.json says so.
     """
     config.validate()
     require_model(config.model)  # before any run directory is made
+    check_model_options(config.model, config.model_options)
     timer = StepTimer()
     with timer("import_keras"):
         keras = import_keras()
@@ -93,8 +108,9 @@ def run_pipeline(
         rundir.mark_status(run_dir, rundir.RUNNING)
         logger.info("Run directory: %s", run_dir)
         try:
+            hook = None if on_epoch_end is None else (lambda epoch, logs: on_epoch_end(run_dir, epoch, logs))
             return _train_evaluate_save(config, run_dir, resume_dir is not None, timer, engine, initial,
-                                        dataset, (x_train, y_train), (x_test, y_test), verbose)
+                                        dataset, (x_train, y_train), (x_test, y_test), verbose, hook, stopped_after)
         except BaseException as error:
             # Exceptions mark the run failed; Ctrl-C (KeyboardInterrupt) and SystemExit, interrupted.
             # A kill -9 writes nothing: `digitlab runs` then sees the lock free and says interrupted.
@@ -110,7 +126,8 @@ def run_pipeline(
 
 
 def _train_evaluate_save(config: RunConfig, run_dir: Path, resumed: bool, timer: StepTimer, engine: str,
-                         initial, dataset, train_data, test_data, verbose) -> RunResult:
+                         initial, dataset, train_data, test_data, verbose, on_epoch_end=None,
+                         stopped_after: int | None = None) -> RunResult:
     """Everything after the run directory is made: train, evaluate, calibrate, draw, save, report."""
     from digitlab import report  # heavy (matplotlib), loaded by run_pipeline already
     from digitlab.train import compile_model, fit, seed_everything  # heavy (Keras), loaded already
@@ -134,13 +151,14 @@ def _train_evaluate_save(config: RunConfig, run_dir: Path, resumed: bool, timer:
         model = initial[0]
         logger.info("Starting from the weights of %s", initial[1])
     else:
-        model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes)
+        model = create_model(config.model, input_shape=x_train.shape[1:], num_classes=num_classes,
+                             **config.model_options)
     compile_model(model, config, n_images=len(x_train), n_extra=0 if extra is None else len(extra[0]))
     # A resumed run was partly trained by earlier processes; their time is in the run's logs.
     earlier_training = (training_seconds(run_dir) or 0.0) if resumed else 0.0
     with timer("train"):
         history = fit(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose,
-                      extra=extra)
+                      extra=extra, on_epoch_end=on_epoch_end, stopped_after=stopped_after)
 
     with timer("evaluate"):
         probabilities, metrics = score_model(model, x_test, y_test, dataset.class_names)
@@ -200,6 +218,8 @@ def _train_evaluate_save(config: RunConfig, run_dir: Path, resumed: bool, timer:
         metrics["init_from"] = {"model": config.init_from, "sha256": file_sha256(initial[1])}
     if extra is not None:
         metrics["extra_training_digits"] = int(len(extra[0]))
+    if stopped_after is not None:
+        metrics["stopped_early_after_epoch"] = stopped_after
     metrics["status"] = rundir.RUNNING  # until the report is written too
     _write_metrics(run_dir, metrics, timer)
     with timer("report"):

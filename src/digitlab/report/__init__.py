@@ -17,6 +17,7 @@ from digitlab.report.figures import (
     misclassified_gallery,
     reliability_diagram,
     sample_grid,
+    sweep_plot,
 )
 from digitlab.report.html import write_report
 
@@ -26,5 +27,6 @@ __all__ = [
     "misclassified_gallery",
     "reliability_diagram",
     "sample_grid",
+    "sweep_plot",
     "write_report",
 ]

@@ -29,9 +29,7 @@ are passed to the workers.
 from __future__ import annotations
 
 import json
-import logging
 import os
-import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +38,7 @@ from digitlab.console import progress
 from digitlab.errors import UserError
 from digitlab.recognize.inputs import collect_inputs, result_record
 from digitlab.recognize.recognizer import Recognizer
+from digitlab.scale.cluster import connect
 from digitlab.scale.output import OUTPUT_FORMATS, open_output
 from digitlab.vision import ImageError
 
@@ -48,10 +47,6 @@ from digitlab.vision import ImageError
 READER_CPUS = 0.5
 # Images per actor call (one batched model call each).
 BATCH_SIZE = 32
-# The object store of a local Ray started here: rows are paths and results, small.
-LOCAL_OBJECT_STORE_BYTES = 512 * 1024**2
-# Seconds to wait for a cluster's address to answer before saying that nothing does.
-PROBE_TIMEOUT_SECONDS = 10
 # Timing columns the actors add to each row; summed here and left out of the output.
 STAGE_COLUMNS = {"seconds_preprocess": "preprocessing (decode, vision pipeline)", "seconds_models": "models"}
 
@@ -123,42 +118,6 @@ def reader_class(options: dict):
     return ReadImages
 
 
-def _check_reachable(address: str) -> None:
-    """One clear sentence when nothing listens at a HOST:PORT address (ray.init would retry for minutes)."""
-    host, _, port = address.rpartition(":")
-    if "://" in address or not port.isdigit():  # "auto", or a ray:// client address: Ray resolves those itself
-        return
-    try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=PROBE_TIMEOUT_SECONDS).close()
-    except OSError as error:
-        raise UserError(f"could not join the Ray cluster at {address}: nothing answers there "
-                        f"({error.strerror or type(error).__name__}); start it with `ray start --head`, "
-                        "or leave out --ray-address to start a local Ray.") from None
-
-
-def _start_ray(address: str | None):
-    import ray  # heavy: Ray comes with digitlab[ray]
-    import ray.data  # (importing it sets up Ray Data's loggers, so their level is set after)
-
-    logging.getLogger("ray.data").setLevel(logging.ERROR)
-
-    environment = {name: value for name, value in os.environ.items() if name.startswith("DIGITLAB_")}
-    # Ray's own INFO and WARNING lines (the token it made, the bars it hides) are not the user's business here.
-    settings = {"runtime_env": {"env_vars": environment}, "log_to_driver": False, "logging_level": logging.ERROR,
-                "include_dashboard": False}
-    if address:
-        _check_reachable(address)
-        settings["address"] = address
-    else:
-        settings.update(object_store_memory=LOCAL_OBJECT_STORE_BYTES, num_cpus=os.cpu_count() or 1)
-    try:
-        ray.init(**settings)
-    except (ConnectionError, RuntimeError, ValueError) as error:
-        raise UserError(f"could not {'join the Ray cluster at ' + address if address else 'start a local Ray'}: "
-                        f"{str(error).splitlines()[0] if str(error) else type(error).__name__}") from None
-    return ray
-
-
 def run_batch(source: str | os.PathLike, out: Path, output_format: str | None = None, address: str | None = None,
               workers: int | None = None, batch_size: int = BATCH_SIZE, options: dict | None = None) -> BatchSummary:
     """Read every image INPUT names on Ray Data and write one row per image to `out`; see the module doc."""
@@ -174,7 +133,7 @@ def run_batch(source: str | os.PathLike, out: Path, output_format: str | None = 
         with open_output(out, output_format):
             pass
         return BatchSummary(0, 0, time.perf_counter() - started, 0)
-    ray = _start_ray(address)
+    ray = connect(address)
     try:
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False  # ours counts images, not blocks

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
@@ -113,11 +114,17 @@ def fit(
     run_dir: Path,
     verbose: int | str = "auto",
     extra: tuple[np.ndarray, np.ndarray] | None = None,
+    on_epoch_end: Callable[[int, dict], None] | None = None,
+    stopped_after: int | None = None,
 ) -> dict[str, list[float]]:
     """Train `model` (compiled) on prepared arrays; return the whole run's history.
 
     `extra` (prepared images, one-hot labels) joins the training images only:
     validation stays the same last images of `images` that validation_split holds out.
+    `on_epoch_end(epoch, logs)` is called once each epoch's history row and
+    checkpoint are written (a sweep reports to its scheduler there, which may end
+    the process). `stopped_after`: the run was stopped early after that many
+    epochs; restore that checkpoint and train no further.
     """
     run_dir = Path(run_dir)
     history_path = run_dir / rundir.HISTORY
@@ -125,11 +132,15 @@ def fit(
     # saved) resumes too: the trained weights are then the checkpoint's.
     resumed_from = restore(model, run_dir)
     trim_history(history_path, resumed_from)  # rows of epochs past the checkpoint are trained again
-    if resumed_from >= config.epochs:
+    if resumed_from >= (stopped_after or config.epochs):
         return read_history(history_path)
+    if stopped_after is not None:
+        raise UserError(f"{run_dir} was stopped after epoch {stopped_after}, but its newest readable checkpoint "
+                        f"is of epoch {resumed_from}.")
     if resolve_engine(config) == "fast":
         # The fast engine writes the same history, logs and checkpoints itself.
-        fit_fast(model, images, labels, config, run_dir, verbose=verbose, first_epoch=resumed_from)
+        fit_fast(model, images, labels, config, run_dir, verbose=verbose, first_epoch=resumed_from,
+                 on_epoch_end=on_epoch_end)
         return read_history(history_path)
     callbacks = [
         # The history row first, then the checkpoint (kept after training, so
@@ -138,6 +149,8 @@ def fit(
         EpochCheckpoint(run_dir),
         keras.callbacks.TensorBoard(log_dir=str(run_dir / rundir.TENSORBOARD_LOGS), write_graph=False),
     ]
+    if on_epoch_end is not None:
+        callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end))
     # Held out: the same last images validation_split would take. Only training
     # images (and the extra digits) are augmented; validation images stay as they are.
     (train_images, train_labels), validation = split_validation(images, labels, config.validation_split)

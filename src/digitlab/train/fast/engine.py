@@ -195,6 +195,7 @@ def fit_fast(
     run_dir: Path,
     verbose: int | str = 2,
     first_epoch: int | None = None,
+    on_epoch_end=None,
 ) -> None:
     """Train a compiled Keras model (JAX backend) as `model.fit` would; write history and logs.
 
@@ -202,6 +203,7 @@ def fit_fast(
     prints), and a progress bar over the epochs where stderr is a terminal.
     first_epoch: epochs already trained, when the caller has restored a checkpoint
     into `model` (None: restore the run dir's newest readable one here).
+    on_epoch_end(epoch, row): called after each epoch's history row, with a checkpoint of that epoch written.
     """
     # Heavy: JAX and Keras load only when the fast engine trains.
     import jax
@@ -261,10 +263,15 @@ def fit_fast(
                     logger.info("Epoch %d/%d - %.2fs - %s", epoch + 1, config.epochs,
                                 time.perf_counter() - started, shown)
                 bar.update()
-                if time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS or epoch == config.epochs - 1:
+                # A caller told of every epoch (a sweep's scheduler, which may stop the run there)
+                # needs every epoch's checkpoint.
+                if (on_epoch_end is not None or time.perf_counter() - last_checkpoint >= CHECKPOINT_SECONDS
+                        or epoch == config.epochs - 1):
                     write_back(model, model.optimizer, state)
                     save_checkpoint(model, run_dir, epoch + 1)  # the Keras loop's files: either engine resumes
                     last_checkpoint = time.perf_counter()
+                if on_epoch_end is not None:
+                    on_epoch_end(epoch, row)
     finally:
         tensorboard.close()
         bar.close()

@@ -189,3 +189,24 @@ def test_a_four_trial_sweep_finishes_every_trial_and_chooses_on_validation(clust
     # Four samples of the search space, four different settings.
     knobs = sorted(json.dumps([row[name] for name in sweep["search_space"]]) for row in rows)
     assert len(set(knobs)) == 4
+
+
+def test_a_two_worker_training_run_on_the_cluster_finishes_and_resumes(cluster, tmp_path):
+    runs = tmp_path / "runs"
+    done = _digitlab("train", "--model", "mlp", "--tiny", "--epochs", "1", "--ray-workers", "2", "--ray-address",
+                     cluster, "--runs-dir", str(runs))
+    assert "Epoch 1/1 (Ray workers)" in done.stderr
+    (run_dir,) = runs.iterdir()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    config = json.loads((run_dir / "config.json").read_text())
+    assert metrics["status"] == "finished" and metrics["epochs_run"] == 1 and config["ray_workers"] == 2
+    assert metrics["reload_identical"] and (run_dir / "report.html").is_file()
+    assert metrics["test_accuracy"] > 0.5  # 2,000 images, one epoch: a model that learned, not chance
+    # --resume with more epochs continues on the workers from the run's checkpoint.
+    _digitlab("train", "--resume", str(run_dir), "--epochs", "2", "--ray-address", cluster)
+    history = (run_dir / "history.csv").read_text().splitlines()
+    assert history[0] == "epoch,accuracy,loss,val_accuracy,val_loss" and [line.split(",")[0] for line in
+                                                                           history[1:]] == ["0", "1"]
+    resumed = json.loads((run_dir / "metrics.json").read_text())
+    assert resumed["epochs_run"] == 2 and resumed["resumed"] is True
+    assert resumed["validation_accuracy"] > metrics["validation_accuracy"]

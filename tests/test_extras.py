@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 
 from digitlab.cli import EXIT_MISSING_EXTRA, build_parser, main
-from digitlab.cli.extras import COMMAND_EXTRAS, EXTRAS
+from digitlab.cli.extras import COMMAND_EXTRAS, EXTRAS, OPTION_EXTRAS
 
 
 def _without(monkeypatch, *modules: str) -> None:
@@ -40,7 +40,9 @@ def test_reader_commands_need_no_extra(monkeypatch, capsys):
 def test_every_command_with_an_extra_exists():
     commands = set(build_parser()._subparsers._group_actions[0].choices)
     assert set(COMMAND_EXTRAS) <= commands
-    assert {extra for extras in COMMAND_EXTRAS.values() for extra in extras} <= set(EXTRAS)
+    assert {option.split()[0] for option in OPTION_EXTRAS} <= commands
+    every = [*COMMAND_EXTRAS.values(), *OPTION_EXTRAS.values()]
+    assert {extra for extras in every for extra in extras} <= set(EXTRAS)
 
 
 def test_the_one_call_reader(tmp_path):

@@ -61,6 +61,7 @@ def _config_from_args(args: argparse.Namespace, model: str, default_engine: str)
         "init_from": getattr(args, "init_from", None), "extra_data": getattr(args, "extra_data", None),
         "extra_photos": getattr(args, "extra_photos", None),
         "model_options": dict(args.model_options) if getattr(args, "model_options", None) else None,
+        "ray_workers": getattr(args, "ray_workers", None),
     }
     for field, value in given.items():
         if value is not None:
@@ -73,7 +74,17 @@ def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path 
 
     # A live progress bar on a terminal; one line per epoch in a log file or CI.
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)
-    result = run_pipeline(config, resume_dir=resume_dir, verbose=verbose)
+    trainer = None
+    if config.ray_workers:
+        from functools import partial
+
+        from digitlab.cli.extras import require_extras
+
+        require_extras("train --ray-workers")
+        from digitlab.scale.train import fit_on_ray  # lazy: Ray, and PyTorch in the workers
+
+        trainer = partial(fit_on_ray, workers=config.ray_workers, address=getattr(args, "ray_address", None))
+    result = run_pipeline(config, resume_dir=resume_dir, verbose=verbose, trainer=trainer)
     print_run_summary(result)
     return 0
 
@@ -85,6 +96,12 @@ def command_run(args: argparse.Namespace) -> int:
     return _run_training(config, args)
 
 
+def _backend_for_ray_workers(config: RunConfig) -> None:
+    """The driver of a Ray Train run only evaluates: TensorFlow, since JAX warns (rightly) when Ray forks."""
+    if config.ray_workers:
+        os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+
 def command_train(args: argparse.Namespace) -> int:
     if args.model == rundir.LINE_READER_MODEL or (args.resume and rundir.run_model_name(Path(args.resume))
                                                    == rundir.LINE_READER_MODEL):
@@ -93,9 +110,11 @@ def command_train(args: argparse.Namespace) -> int:
         from digitlab.pipeline import resume_config  # lazy: the pipeline's stages are heavy
 
         config = resume_config(Path(args.resume), args.epochs)
+        _backend_for_ray_workers(config)
         choose_backend(config)
         return _run_training(config, args, resume_dir=Path(args.resume))
     config = _config_from_args(args, model=args.model, default_engine="auto")
+    _backend_for_ray_workers(config)
     choose_backend(config)
     return _run_training(config, args)
 

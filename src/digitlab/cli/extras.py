@@ -3,6 +3,7 @@
 Usage:
 
     require_extras("train")      # raises MissingExtra when Keras, JAX, ... are not installed
+    require_extras("train --ray-workers")   # an option's own extras (OPTION_EXTRAS)
 
 `pip install digitlab` is the reader alone (predict, models, the Python
 front door); training, serving and exporting come with extras. A command
@@ -24,6 +25,7 @@ EXTRAS = {
     "serve": ("the web app extra", ("fastapi", "uvicorn", "python_multipart", "pydantic_settings")),
     "export": ("the export extra", ("keras", "tensorflow", "onnx", "tf2onnx")),
     "ray": ("the Ray extra", ("ray", "pyarrow", "pandas")),
+    "ray-train": ("the Ray Train extra", ("ray", "torch")),
 }
 # command → the extras it needs (commands not listed run on the core install).
 COMMAND_EXTRAS = {
@@ -39,6 +41,10 @@ COMMAND_EXTRAS = {
     "batch": ("ray",),
     "tune": ("ray", "train"),
 }
+# A command's option → the extras it needs besides the command's own (checked when the option is given).
+OPTION_EXTRAS = {
+    "train --ray-workers": ("ray-train",),
+}
 
 
 class MissingExtra(UserError):
@@ -51,7 +57,7 @@ def missing_modules(modules: tuple[str, ...]) -> list[str]:
 
 def require_extras(command: str) -> None:
     """Raise MissingExtra naming the first extra `command` needs that is not fully installed."""
-    for extra in COMMAND_EXTRAS.get(command, ()):
+    for extra in COMMAND_EXTRAS.get(command, OPTION_EXTRAS.get(command, ())):
         label, modules = EXTRAS[extra]
         missing = missing_modules(modules)
         if missing:

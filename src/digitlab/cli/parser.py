@@ -103,6 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "small handwriting)")
     train.add_argument("--extra-photos", type=int,
                        help="synthetic photos to cut digits from, per kind (default: 8000)")
+    train.add_argument("--ray-workers", type=_positive_int, metavar="N",
+                       help="data-parallel training on N Ray Train workers (Keras on PyTorch in each; "
+                            "pip install 'digitlab[ray-train]'); the result is the one-process recipe's")
+    train.add_argument("--ray-address", metavar="HOST:PORT",
+                       help="with --ray-workers: join this Ray cluster (default: a local Ray on this machine); "
+                            "the runs folder must then be shared by every node")
     train.add_argument("--option", type=_model_option, action="append", metavar="NAME=VALUE", dest="model_options",
                        help="an option of the model's builder, VALUE in JSON (e.g. --option dropout_rate=0.4 "
                             "--option hidden_units=[256,128]); `digitlab tune` prints the best ones this way")

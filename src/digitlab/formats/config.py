@@ -72,6 +72,8 @@ class RunConfig:
     # Options of the model's builder (digitlab.models), e.g. {"dropout_rate": 0.4,
     # "hidden_units": [256, 128]}; empty: the builder's defaults. `digitlab tune` sweeps them.
     model_options: dict = dataclasses.field(default_factory=dict)
+    # Data-parallel training on this many Ray Train workers (digitlab.scale.train); None: one process.
+    ray_workers: int | None = None
     # Optional subsets (first N images) for quick runs and tests; None means all.
     limit_train: int | None = None
     limit_test: int | None = None
@@ -107,6 +109,11 @@ class RunConfig:
             raise UserError(f"--extra-data makes handwritten digits; it does not fit --dataset {self.dataset}.")
         if not 1 <= self.extra_photos <= 50_000:
             raise UserError(f"--extra-photos must be between 1 and 50000, got {self.extra_photos}.")
+        if self.ray_workers is not None and self.ray_workers < 1:
+            raise UserError(f"--ray-workers must be at least 1, got {self.ray_workers}.")
+        if self.ray_workers and (self.augment or self.extra_data):
+            raise UserError("--ray-workers trains without augmentation and --extra-data for now (their pipeline "
+                            "is TensorFlow's tf.data); train this recipe in one process, or pass --no-augment.")
         if self.seed < 0:
             raise UserError(f"--seed must be a non-negative integer, got {self.seed}.")
 
@@ -193,6 +200,8 @@ CONFIG_FIELD_MEANINGS = {
     "init_from": "trained model whose weights training started from (none: random weights)",
     "extra_data": "extra training digits made by the image reader (none: MNIST only)",
     "extra_photos": "synthetic photos the extra photo digits were cut from, per kind",
+    "ray_workers": "Ray Train workers that trained the model together, each on its share of every batch "
+                   "(none: one process)",
     "model_options": "options of the architecture's builder, such as layer widths and dropout (none: its defaults)",
     "limit_train": "use only the first N training images (none: all)",
     "limit_test": "use only the first N test images (none: all)",

@@ -67,6 +67,7 @@ def run_pipeline(
     verbose: int | str = "auto",
     on_epoch_end: Callable[[Path, int, dict], None] | None = None,
     stopped_after: int | None = None,
+    trainer: Callable | None = None,
 ) -> RunResult:
     """Train and evaluate one model as configured; write every artifact into its run dir.
 
@@ -77,6 +78,8 @@ def run_pipeline(
     is written (digitlab tune reports to its scheduler there). `stopped_after`
     finishes a run (in `resume_dir`) that a sweep's scheduler stopped after that
     many epochs: its checkpoint is evaluated and reported, and metrics.json says so.
+    `trainer` stands in for digitlab.train.fit, with its arguments and result
+    (digitlab.scale.train.fit_on_ray trains on Ray workers; this layer does not import it).
     """
     config.validate()
     require_model(config.model)  # before any run directory is made
@@ -110,7 +113,8 @@ def run_pipeline(
         try:
             hook = None if on_epoch_end is None else (lambda epoch, logs: on_epoch_end(run_dir, epoch, logs))
             return _train_evaluate_save(config, run_dir, resume_dir is not None, timer, engine, initial,
-                                        dataset, (x_train, y_train), (x_test, y_test), verbose, hook, stopped_after)
+                                        dataset, (x_train, y_train), (x_test, y_test), verbose, hook, stopped_after,
+                                        trainer)
         except BaseException as error:
             # Exceptions mark the run failed; Ctrl-C (KeyboardInterrupt) and SystemExit, interrupted.
             # A kill -9 writes nothing: `digitlab runs` then sees the lock free and says interrupted.
@@ -127,7 +131,7 @@ def run_pipeline(
 
 def _train_evaluate_save(config: RunConfig, run_dir: Path, resumed: bool, timer: StepTimer, engine: str,
                          initial, dataset, train_data, test_data, verbose, on_epoch_end=None,
-                         stopped_after: int | None = None) -> RunResult:
+                         stopped_after: int | None = None, trainer=None) -> RunResult:
     """Everything after the run directory is made: train, evaluate, calibrate, draw, save, report."""
     from digitlab import report  # heavy (matplotlib), loaded by run_pipeline already
     from digitlab.train import compile_model, fit, seed_everything  # heavy (Keras), loaded already
@@ -157,7 +161,7 @@ def _train_evaluate_save(config: RunConfig, run_dir: Path, resumed: bool, timer:
     # A resumed run was partly trained by earlier processes; their time is in the run's logs.
     earlier_training = (training_seconds(run_dir) or 0.0) if resumed else 0.0
     with timer("train"):
-        history = fit(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose,
+        history = (trainer or fit)(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose,
                       extra=extra, on_epoch_end=on_epoch_end, stopped_after=stopped_after)
 
     with timer("evaluate"):

@@ -132,6 +132,15 @@ def write_results(path: Path, lines: list[str]) -> str:
     return write_results_file(path, "\n".join(lines))
 
 
+def finish(lines: list[str], out: Path, no_write: bool) -> int:
+    """A benchmark's last step: print the report (--no-write), or write it to `out` (which shows it too)."""
+    if no_write:
+        print("\n".join(lines))
+    else:
+        write_results(out, lines)
+    return 0
+
+
 def machine_line() -> str:
     return (f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.machine()}, {os.cpu_count()} cores · "
             f"Python {platform.python_version()}")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from common import ROOT, ensure_data, machine_line, write_results
+from common import ROOT, ensure_data, finish, machine_line
 
 from digitlab.formats import read_json
 from digitlab.recognize.ctc import best_path_text
@@ -77,11 +77,7 @@ def main() -> int:
         "|---|---|---:|---:|",
         *rows,
     ]
-    if args.no_write:
-        print("\n".join(lines))
-    else:
-        print(write_results(args.out, lines))
-    return 0
+    return finish(lines, args.out, args.no_write)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, machine_line, run_process, write_results
+from common import ROOT, finish, machine_line, run_process
 
 from digitlab.synth.photos import render_photo
 
@@ -142,11 +142,7 @@ def main() -> int:
     lines += ["", f"Cores on this machine: {os.cpu_count()}."]
     if CPU_MS_PER_IMAGE:
         lines += estimate_lines(statistics.median(CPU_MS_PER_IMAGE))
-    if args.no_write:
-        print("\n".join(lines))
-    else:
-        print(write_results(args.out, lines))
-    return 0
+    return finish(lines, args.out, args.no_write)
 
 
 if __name__ == "__main__":

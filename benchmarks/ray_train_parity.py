@@ -26,7 +26,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from common import ROOT, digitlab_train, ensure_data, machine_line, write_results
+from common import ROOT, digitlab_train, ensure_data, finish, machine_line
 
 GOAL_POINTS = 0.2
 
@@ -93,11 +93,7 @@ def main() -> int:
                      f"{GOAL_POINTS} pp goal.")
     lines += ["", f"Cores on this machine: {os.cpu_count()}: the two workers share them with the driver, so "
               "the time column says what the distributed path costs here, not what a cluster gains."]
-    if args.no_write:
-        print("\n".join(lines))
-    else:
-        print(write_results(args.out, lines))
-    return 0
+    return finish(lines, args.out, args.no_write)
 
 
 if __name__ == "__main__":

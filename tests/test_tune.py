@@ -103,3 +103,10 @@ def test_trials_table_and_csv():
     assert "| 1 | 0.001235 | 256×128 | no | 98.77% |" in table
     parsed = list(csv.DictReader(trials_csv(rows).splitlines()))
     assert parsed[1]["hidden_units"] == "64 32" and parsed[0]["validation_accuracy"] == "0.98765"
+
+
+def test_a_model_without_a_search_space_is_one_sentence_before_ray_starts(tmp_path, capsys):
+    assert main(["tune", "--model", "deotte", "--trials", "2", "--runs-dir", str(tmp_path)]) == 1
+    error = capsys.readouterr().err
+    assert "digitlab tune has no search space for 'deotte'; it sweeps cnn, mlp, vgg." in error
+    assert "Traceback" not in error and not any(tmp_path.iterdir())

@@ -30,11 +30,7 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         help="random rotation, shift, zoom and stroke width while training",
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed repeats a run")
-    parser.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
-    parser.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
-    parser.add_argument("--runs-dir", default="runs", help="where run directories are created (default: runs)")
-    parser.add_argument("--limit-train", type=int, help="use only the first N training images")
-    parser.add_argument("--limit-test", type=int, help="use only the first N test images")
+    _add_data_options(parser)
     parser.add_argument(
         "--tiny",
         action="store_true",
@@ -45,6 +41,15 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
         help="training loop: fast (whole epochs compiled with JAX), keras (plain model.fit), "
         "auto (fast where possible). Default: keras for run (the tutorial), auto for train",
     )
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    """Which images a run trains and tests on, and where its run directories go (train, run, tune)."""
+    parser.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
+    parser.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
+    parser.add_argument("--runs-dir", default="runs", help="where run directories are created (default: runs)")
+    parser.add_argument("--limit-train", type=int, help="use only the first N training images")
+    parser.add_argument("--limit-test", type=int, help="use only the first N test images")
 
 
 def _add_runtime_option(parser: argparse.ArgumentParser, default: str | None = "auto") -> None:
@@ -213,11 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="C",
                       help="CPUs Ray gives each trial (default: 1)")
     tune.add_argument("--seed", type=int, default=42, help="seeds the sampled settings and every trial")
-    tune.add_argument("--dataset", choices=DATASET_CHOICES, default="mnist")
-    tune.add_argument("--data-dir", help="directory of IDX files to use instead of the cache/download")
-    tune.add_argument("--runs-dir", default="runs", help="where the sweep folder and the trials' run directories go")
-    tune.add_argument("--limit-train", type=int, help="use only the first N training images")
-    tune.add_argument("--limit-test", type=int, help="use only the first N test images")
+    _add_data_options(tune)  # --runs-dir: the sweep folder and the trials' run directories
 
     serve = commands.add_parser(
         "serve", help="the web app and REST API (FastAPI + uvicorn)",

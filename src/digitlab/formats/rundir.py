@@ -53,10 +53,14 @@ LINE_READER_MODEL = "line-reader"
 
 def new_run_dir(runs_dir: str | Path, model_name: str) -> Path:
     """Create and return a fresh, uniquely named run directory."""
+    return new_stamped_dir(runs_dir, model_name)
+
+
+def new_stamped_dir(parent: str | Path, suffix: str) -> Path:
+    """Create and return parent/<UTC time>-<suffix>, or -2, -3... after it when one started in the same second."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    base = Path(runs_dir) / f"{stamp}-{model_name}"
+    base = Path(parent) / f"{stamp}-{suffix}"
     candidate, counter = base, 1
-    # Two runs started in the same second must not share a directory.
     while True:
         try:
             candidate.mkdir(parents=True, exist_ok=False)

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timezone
 from pathlib import Path
 
+from digitlab.formats import rundir
 from digitlab.formats.files import read_json, write_json_atomic, write_text_atomic
 from digitlab.formats.results import markdown_table
 
@@ -31,16 +31,7 @@ TRIALS_PLOT = "trials.png"
 
 def new_sweep_dir(runs_dir: str | Path, model_name: str) -> Path:
     """Create and return a fresh sweep folder under runs_dir."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    base = Path(runs_dir) / f"{stamp}-sweep-{model_name}"
-    candidate, counter = base, 1
-    while True:  # two sweeps started in the same second must not share a folder
-        try:
-            candidate.mkdir(parents=True, exist_ok=False)
-            return candidate
-        except FileExistsError:
-            counter += 1
-            candidate = base.with_name(f"{base.name}-{counter}")
+    return rundir.new_stamped_dir(runs_dir, f"sweep-{model_name}")
 
 
 def _cell(value) -> str:

@@ -20,7 +20,7 @@ SOURCES = sorted(PACKAGE.rglob("*.py"))
 MAX_LINES = 400
 # What may be imported inside a function: libraries that cost seconds or belong to an
 # optional extra, and the stages that import them at their top (docs/architecture.md).
-HEAVY = ("keras", "tensorflow", "jax", "fastapi", "uvicorn", "matplotlib", "ray", "onnx", "onnxruntime", "tf2onnx",
+HEAVY = ("keras", "tensorflow", "jax", "torch", "fastapi", "uvicorn", "matplotlib", "ray", "onnx", "onnxruntime", "tf2onnx",
          "tensorboard", "pyarrow", "digitlab.pipeline", "digitlab.train", "digitlab.report", "digitlab.evaluate",
          "digitlab.export", "digitlab.serve")
 # The root package's one-call reader imports the Recognizer on first use: every

@@ -16,8 +16,10 @@ import json
 import os
 import subprocess
 import sys
+from functools import partial
 from pathlib import Path
 
+from digitlab.cli.extras import require_extras
 from digitlab.cli.predict_output import predict_and_print
 from digitlab.cli.text import (
     format_data_info,
@@ -76,10 +78,6 @@ def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path 
     verbose = 0 if args.quiet else (1 if sys.stdout.isatty() else 2)
     trainer = None
     if config.ray_workers:
-        from functools import partial
-
-        from digitlab.cli.extras import require_extras
-
         require_extras("train --ray-workers")
         from digitlab.scale.train import fit_on_ray  # lazy: Ray, and PyTorch in the workers
 

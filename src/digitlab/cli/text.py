@@ -27,6 +27,7 @@ from digitlab.formats import (
     read_manifest,
     shipped_models,
 )
+from digitlab.formats.sweeps import TRIALS_MARKDOWN, TRIALS_PLOT
 from digitlab.models import list_models, model_description
 
 # Steps in the order the pipeline runs them, with names a reader understands.
@@ -287,8 +288,6 @@ def format_runs(runs: Sequence[dict], runs_dir: str | Path) -> str:
 
 def format_sweep(sweep) -> str:
     """`digitlab tune`: the trials' table (validation figures only), where the sweep is, and the best settings."""
-    from digitlab.formats.sweeps import TRIALS_MARKDOWN, TRIALS_PLOT
-
     finished = sum(row["status"] == "finished" for row in sweep.rows)
     stopped = sum(bool(row["stopped_early"]) for row in sweep.rows)
     lines = [(sweep.sweep_dir / TRIALS_MARKDOWN).read_text(encoding="utf-8").rstrip(), "",

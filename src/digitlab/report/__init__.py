@@ -17,8 +17,8 @@ from digitlab.report.figures import (
     misclassified_gallery,
     reliability_diagram,
     sample_grid,
-    sweep_plot,
 )
+from digitlab.report.sweeps import sweep_plot
 from digitlab.report.html import write_report
 
 __all__ = [

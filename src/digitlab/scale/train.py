@@ -30,13 +30,16 @@ from __future__ import annotations
 import csv
 import logging
 import math
+import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+from digitlab.data import split_validation
 from digitlab.errors import UserError
 from digitlab.formats import HISTORY_COLUMNS_WITH_VALIDATION, RunConfig, read_history, rundir, trim_history
+from digitlab.models import create_model
 from digitlab.scale.cluster import connect
 
 logger = logging.getLogger(__name__)
@@ -67,6 +70,7 @@ def fit_on_ray(model, images: np.ndarray, labels: np.ndarray, config: RunConfig,
     classes = np.asarray(labels).argmax(axis=1).astype(np.int64)
     ray = connect(address)
     try:
+        # Heavy: Ray Train (and PyTorch through it) load only when a run trains on Ray.
         from ray.train import RunConfig as TrainRunConfig
         from ray.train import ScalingConfig
         from ray.train.torch import TorchTrainer
@@ -136,17 +140,14 @@ def _epochs_in(history: dict[str, list[float]]) -> int:
 
 def _worker_loop(loop_config: dict) -> None:
     """One Ray Train worker: Keras on PyTorch, DistributedDataParallel, Keras' Adam; rank 0 writes the files."""
-    import os
-
     os.environ["KERAS_BACKEND"] = "torch"  # before Keras loads in this fresh worker process
+    # Heavy, and only in the worker: Keras (on PyTorch), Ray Train, PyTorch, digitlab's training stage.
     import keras
     import ray
     import ray.train
     import torch
     import torch.distributed as distributed
 
-    from digitlab.data import split_validation
-    from digitlab.models import create_model
     from digitlab.train import compile_model, seed_everything
     from digitlab.train.checkpointing import restore, save_checkpoint
 
@@ -202,7 +203,7 @@ def _worker_loop(loop_config: dict) -> None:
 
 def _validation(model, loss_function, images, targets, rank: int, world: int) -> dict:
     """Validation loss and accuracy over the whole split, each worker measuring its share."""
-    import torch
+    import torch  # heavy: PyTorch, in the worker only
     import torch.distributed as distributed
 
     totals = torch.zeros(3, dtype=torch.float64)

@@ -25,6 +25,7 @@ it must be one shared folder (NFS or the like) for the sweep to see them all.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import shlex
@@ -35,6 +36,7 @@ from digitlab.console import progress
 from digitlab.errors import UserError
 from digitlab.formats import RunConfig, new_sweep_dir, read_history, read_metrics, rundir, write_sweep
 from digitlab.formats.sweeps import TRIALS_PLOT
+from digitlab.models import choose_backend, model_recipe
 from digitlab.scale.cluster import connect
 
 logger = logging.getLogger(__name__)
@@ -104,8 +106,6 @@ def search_space(model: str) -> dict:
 
 def base_config(settings: SweepSettings) -> RunConfig:
     """The RunConfig every trial starts from: the model's recipe, as `digitlab train` would build it."""
-    from digitlab.models import model_recipe
-
     config = RunConfig(model=settings.model, dataset=settings.dataset, seed=settings.seed,
                        runs_dir=settings.runs_dir, data_dir=settings.data_dir, limit_train=settings.limit_train,
                        limit_test=settings.limit_test, **{"engine": "auto", **model_recipe(settings.model)})
@@ -145,16 +145,12 @@ def train_command(config: RunConfig) -> str:
 
 
 def _json(value) -> str:
-    import json
-
     return json.dumps(value, separators=(",", ":"))
 
 
 def _trial(knobs: dict, base: dict) -> None:
     """One trial, run by Tune in a worker process: a normal training run that reports each epoch."""
-    from ray import tune
-
-    from digitlab.models import choose_backend
+    from ray import tune  # heavy: Ray, in the worker
 
     config = trial_config(base, knobs)
     choose_backend(config)
@@ -173,8 +169,6 @@ def _trial(knobs: dict, base: dict) -> None:
 
 def _finish_stopped(run_dir: str, epochs_done: int) -> None:
     """Evaluate and report a trial that ASHA stopped after `epochs_done` epochs (its process is gone)."""
-    from digitlab.models import choose_backend
-
     config = RunConfig.load(Path(run_dir) / rundir.CONFIG)
     choose_backend(config)
     from digitlab.pipeline import run_pipeline  # heavy: Keras, in the worker only
@@ -188,7 +182,7 @@ def _finish_stopped(run_dir: str, epochs_done: int) -> None:
 
 
 def _distributions(space: dict) -> dict:
-    from ray import tune
+    from ray import tune  # heavy: Ray, imported when a sweep runs
 
     kinds = {"loguniform": tune.loguniform, "uniform": tune.uniform, "choice": tune.choice}
     return {name: kinds[kind](*arguments) for name, (kind, *arguments) in space.items()}
@@ -222,6 +216,7 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
 
 def _tune(ray, settings: SweepSettings, space: dict, base: RunConfig, sweep_dir: Path) -> list[dict]:
     """Tune's part: the trials, ASHA, a progress bar over trials; each trial's last report and error."""
+    # Heavy: Ray Tune, imported when a sweep runs.
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
     from ray.tune.search import BasicVariantGenerator

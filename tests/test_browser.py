@@ -33,6 +33,9 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--no-first-run",
+    # A name that is not localhost, for the same loopback server: plain http there is no secure
+    # context (tests/test_browser_mode.py checks the page then reads on the server).
+    "--host-resolver-rules=MAP digitlab-lan.test 127.0.0.1",
 ]
 
 
@@ -202,8 +205,13 @@ def test_the_app_under_a_proxy_sub_path(page: Page, proxied_server):
     errors = _errors(page)
     page.goto(f"{proxied_server.url}/digits/")
     expect(page.locator("#model-accuracy")).to_contain_text("Test accuracy")
+    # The in-browser reader, its service worker and manifest under the prefix too (all relative).
+    expect(page.get_by_test_id("mode-browser")).to_have_attribute("aria-pressed", "true", timeout=30_000)
+    scope = page.evaluate("navigator.serviceWorker.ready.then((registration) => registration.scope)")
+    assert scope == f"{proxied_server.url}/digits/"
     _mouse_stroke(page, [(0.28, 0.22), (0.72, 0.22), (0.45, 0.82)])
     expect(page.locator("#prediction")).to_have_text("7", timeout=15_000)
+    expect(page.locator("#prediction")).to_have_attribute("data-read-in", "browser")
     _shot(page, "browser-proxy-sub-path")
     page.click("footer a[href=docs]")
     expect(page.locator(".swagger-ui .title")).to_contain_text("digitlab", timeout=15_000)

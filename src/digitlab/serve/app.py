@@ -16,6 +16,7 @@ so the docs work offline like the page. ReDoc is off: it needs a CDN and web fon
 
 from __future__ import annotations
 
+import mimetypes
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -30,10 +31,16 @@ from digitlab import __version__
 from digitlab.serve.errors import install_error_handlers
 from digitlab.serve.limits import BodyDeadline, BodySizeLimit
 from digitlab.serve.models import ModelPool
-from digitlab.serve.routers import predict, status
+from digitlab.serve.routers import browser, predict, status
 from digitlab.serve.settings import ServeSettings
 
 STATIC_DIR = Path(__file__).parent / "static"
+# StaticFiles takes types from the mimetypes table, which the system's mime.types may lack or
+# override: a module script must be JavaScript and WebAssembly must be application/wasm to run.
+mimetypes.add_type("text/javascript", ".mjs")
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("application/wasm", ".wasm")
+mimetypes.add_type("application/manifest+json", ".webmanifest")
 # Relative to /docs, as every URL in the page is relative to / (static/app.js): the app
 # then works behind a reverse proxy under a path prefix, with or without --root-path.
 SWAGGER_ASSETS = "static/swagger"
@@ -78,10 +85,22 @@ def create_app(settings: ServeSettings | None = None, pool: ModelPool | None = N
     install_error_handlers(app)
     app.include_router(predict.router)
     app.include_router(status.router)
+    app.include_router(browser.router)
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
+
+    # Next to the page, not under static/: a service worker's scope is its own folder, and the
+    # manifest's URLs are relative to it. Both relative, so they work under --root-path too.
+    @app.get("/sw.js", include_in_schema=False)
+    async def service_worker() -> FileResponse:
+        return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript",
+                            headers={"Cache-Control": "no-cache"})  # a new worker is seen on the next visit
+
+    @app.get("/manifest.webmanifest", include_in_schema=False)
+    async def manifest() -> FileResponse:
+        return FileResponse(STATIC_DIR / "manifest.webmanifest", media_type="application/manifest+json")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:

@@ -118,3 +118,18 @@ class Health(BaseModel):
 
 class ErrorResponse(BaseModel):
     detail: str = Field(examples=["The upload is larger than the limit of 10 MB; send a smaller image."])
+
+
+class BrowserModel(BaseModel):
+    name: str = Field(description="the server's default model, which the page runs itself")
+    url: str = Field(description="its ONNX file, relative to the page")
+    sha256: str = Field(description="the file's SHA-256; the page refuses a file that does not match")
+    bytes: int
+    temperature: float = Field(description="calibration: softmax(log p / T)")
+    reject_below: float = Field(description="a digit less confident than this is not read (prediction \"\")")
+
+
+class BrowserConfig(BaseModel):
+    model: BrowserModel
+    pad: dict = Field(description="the vision pipeline's constants that static/pad.js uses (one source: the server)")
+    onnxruntime_web: str = Field(description="the onnxruntime-web release vendored in static/ort/")

@@ -1,9 +1,12 @@
 // digitlab web app: draw or upload a digit, see the prediction and what the model saw.
-// Plain JavaScript, no build step. The drawing is sent as a PNG to /api/predict, so it
-// goes through exactly the preprocessing that photos and `digitlab predict` use.
+// Plain JavaScript modules, no build step. A drawing is read in the browser (reading-modes.js:
+// pad.js, the JavaScript twin of the server's canvas path, and the server's model on
+// onnxruntime-web) or sent as a PNG to /api/predict, where it goes through exactly the
+// preprocessing that photos and `digitlab predict` use. Photos always go to the server.
 // Every URL is relative to the page ("api/predict", not "/api/predict"), so the app also
 // works behind a reverse proxy under a path prefix (example.org/digits/).
-"use strict";
+import { paintStroke, paintStrokes } from "./pad.js";
+import { ReadingModes } from "./reading-modes.js";
 
 // The drawing is sent as an EXPORT_SIZE² PNG, dark ink on transparent. The server reads a
 // drawing on an even canvas at 200 px at most (vision/canvas.py, DRAWING_MAX_SIDE), so a
@@ -22,6 +25,10 @@ const ui = {
   message: $("message"), answer: document.querySelector(".answer"), prediction: $("prediction"),
   confidence: $("confidence"), chips: $("digit-chips"), bars: $("bars"), inputs: $("inputs"),
 };
+const modes = new ReadingModes({
+  browser: $("mode-browser"), server: $("mode-server"), status: $("reader-status"), latency: $("reader-latency"),
+  banner: $("offline-banner"),
+});
 
 const state = {
   mode: "draw",
@@ -77,8 +84,10 @@ async function loadModels() {
     state.model = defaultName;
     showModelInfo();
   } catch (error) {
-    ui.modelSelect.replaceChildren(new Option("unavailable"));
-    showMessage("Could not load the list of models from the server.");
+    // Offline (or the server is gone): drawings are read with the in-browser model, the server's default.
+    state.model = null;
+    ui.modelSelect.replaceChildren(new Option(navigator.onLine ? "unavailable" : "offline"));
+    if (navigator.onLine) showMessage("Could not load the list of models from the server.");
   }
 }
 
@@ -120,6 +129,9 @@ function render() {
   showMessage(error || "");
   drawBoxes(state.mode === "draw" ? ui.drawBoxes : ui.photoBoxes, result);
   ui.prediction.classList.remove("unsure");
+  ui.prediction.dataset.readIn = (result && result.readIn) || (result ? "server" : "");
+  ui.prediction.dataset.strokes = (result && result.strokes) || 0;
+  ui.prediction.dataset.settled = String(Boolean(result && result.settled));
   if (!result) {
     ui.prediction.textContent = "–";
     ui.prediction.classList.add("unsure");
@@ -270,30 +282,7 @@ function resizePad() {
 }
 
 function paint(target, width, height, color) {
-  target.clearRect(0, 0, width, height);
-  target.strokeStyle = color;
-  target.fillStyle = color;
-  target.lineCap = "round";
-  target.lineJoin = "round";
-  for (const stroke of state.strokes) paintStroke(target, stroke, width, height);
-}
-
-function paintStroke(target, stroke, width, height, from = 0) {
-  const points = stroke.points;
-  target.lineWidth = stroke.width * width;
-  if (points.length === 1) {
-    target.beginPath();
-    target.arc(points[0][0] * width, points[0][1] * height, target.lineWidth / 2, 0, Math.PI * 2);
-    target.fill();
-    return;
-  }
-  target.beginPath();
-  const start = Math.max(from - 1, 0);
-  target.moveTo(points[start][0] * width, points[start][1] * height);
-  for (let index = start + 1; index < points.length; index += 1) {
-    target.lineTo(points[index][0] * width, points[index][1] * height);
-  }
-  target.stroke();
+  paintStrokes(target, state.strokes, width, height, color);
 }
 
 function padPoint(event) {
@@ -381,27 +370,51 @@ function predictDrawingNow() {
   sendDrawing();
 }
 
-// One request at a time: strokes drawn meanwhile are sent when it returns.
+// One reading at a time: strokes drawn meanwhile are read when it returns.
 async function sendDrawing() {
   state.timer = null;
   if (!state.strokes.length) return;
   if (state.inFlight) { state.again = true; return; }
   state.inFlight = true;
   try {
-    const blob = await exportDrawing();
-    await predictBlob("draw", blob, "drawing.png");
+    await readDrawing(exportDrawing());
   } finally {
     state.inFlight = false;
   }
   if (state.again) { state.again = false; sendDrawing(); }
 }
 
+async function readDrawing(canvas) {
+  const sequence = ++state.sequence.draw;
+  // Which drawing this reading is of: its strokes, and whether one was still being drawn (a live reading).
+  const strokes = state.strokes.length;
+  const settled = state.current === null;
+  ui.answer.classList.add("busy");
+  const onServer = async () => apiPredict(await new Promise((resolve) => canvas.toBlob(resolve, "image/png")),
+    "drawing.png");
+  try {
+    const { result, where } = await modes.readDrawing(canvas, state.model, onServer);
+    if (sequence !== state.sequence.draw) return;
+    Object.assign(result, { readIn: where, strokes, settled }); // shown, and hooks for the tests
+    state.results.draw = result;
+    state.errors.draw = null;
+  } catch (error) {
+    if (sequence !== state.sequence.draw) return;
+    state.results.draw = null;
+    state.errors.draw = error.message;
+  } finally {
+    if (sequence === state.sequence.draw) ui.answer.classList.remove("busy");
+  }
+  if (state.mode === "draw") render();
+}
+
+// The drawing as the server receives it: EXPORT_SIZE² pixels, black ink on transparent.
 function exportDrawing() {
   const canvas = document.createElement("canvas");
   canvas.width = EXPORT_SIZE;
   canvas.height = EXPORT_SIZE;
-  paint(canvas.getContext("2d"), EXPORT_SIZE, EXPORT_SIZE, "#000000");
-  return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  paint(canvas.getContext("2d", { willReadFrequently: true }), EXPORT_SIZE, EXPORT_SIZE, "#000000");
+  return canvas;
 }
 
 new ResizeObserver(resizePad).observe(pad);
@@ -502,3 +515,6 @@ ui.tabs.forEach((tab, index) => {
 
 render();
 loadModels();
+// The same drawing, read again where the toggle now says.
+modes.onChange = () => { if (state.mode === "draw" && state.strokes.length) predictDrawingNow(); };
+modes.start();

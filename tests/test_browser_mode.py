@@ -128,36 +128,47 @@ def test_drawn_digits_read_the_same_in_the_browser_and_on_the_server(page: Page,
     assert errors == []
 
 
-def test_a_finger_on_a_phone_reads_in_the_browser(browser, server):
+def test_a_finger_on_a_phone_reads_the_same_in_both_modes(browser, server):
     context = browser.new_context(viewport={"width": 360, "height": 740}, device_scale_factor=2, is_mobile=True,
                                   has_touch=True)
     page = context.new_page()
     errors = _errors(page)
     page.goto(server)
     _wait_for_browser_mode(page)
-    box = page.get_by_test_id("pad").bounding_box()
     cdp = context.new_cdp_session(page)
+    box = {}
 
     def touch(kind: str, fx: float | None = None, fy: float | None = None) -> None:
         points = [] if fx is None else [{"x": box["x"] + fx * box["width"], "y": box["y"] + fy * box["height"]}]
         cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
 
-    readings = {}
-    for digit, strokes in DRAWINGS.items():
-        if page.locator("#clear").is_enabled():
-            page.click("#clear")
-        for stroke in strokes:
-            touch("touchStart", *stroke[0])
-            for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
-                for step in range(1, 9):
-                    touch("touchMove", x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8)
-            touch("touchEnd")
-        prediction = page.get_by_test_id("prediction")
-        expect(prediction).to_have_attribute("data-strokes", str(len(strokes)), timeout=15_000)
-        expect(prediction).to_have_attribute("data-settled", "true", timeout=15_000)
-        expect(prediction).to_have_attribute("data-read-in", "browser")
-        readings[digit] = prediction.inner_text()
-    assert readings == {digit: digit for digit in DRAWINGS}
+    def read_by_touch(where: str) -> dict[str, str]:
+        page.evaluate("window.scrollTo(0, 0)")  # the toggle is below the pad on a phone
+        box.update(page.get_by_test_id("pad").bounding_box())
+        readings = {}
+        for digit, strokes in DRAWINGS.items():
+            if page.locator("#clear").is_enabled():
+                page.click("#clear")
+            for stroke in strokes:
+                touch("touchStart", *stroke[0])
+                for (x0, y0), (x1, y1) in zip(stroke, stroke[1:]):
+                    for step in range(1, 9):
+                        touch("touchMove", x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8)
+                touch("touchEnd")
+            prediction = page.get_by_test_id("prediction")
+            expect(prediction).to_have_attribute("data-strokes", str(len(strokes)), timeout=15_000)
+            expect(prediction).to_have_attribute("data-settled", "true", timeout=15_000)
+            expect(prediction).to_have_attribute("data-read-in", where)
+            readings[digit] = prediction.inner_text()
+        return readings
+
+    in_browser = read_by_touch("browser")
+    # The toggle by a click: after touches sent through CDP, Chromium answers a synthetic tap on a
+    # button with touch and pointer events but no click (a tap on a fresh page does click it).
+    page.get_by_test_id("mode-server").click()
+    expect(page.get_by_test_id("mode-server")).to_have_attribute("aria-pressed", "true")
+    on_server = read_by_touch("server")
+    assert in_browser == on_server == {digit: digit for digit in DRAWINGS}
     page.screenshot(path=str(ARTIFACTS / "browser-mode-phone.png"), full_page=True)
     assert errors == []
     context.close()

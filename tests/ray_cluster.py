@@ -210,3 +210,8 @@ def test_a_two_worker_training_run_on_the_cluster_finishes_and_resumes(cluster, 
     resumed = json.loads((run_dir / "metrics.json").read_text())
     assert resumed["epochs_run"] == 2 and resumed["resumed"] is True
     assert resumed["validation_accuracy"] > metrics["validation_accuracy"]
+    # More workers than the cluster has CPUs would wait forever: one sentence instead.
+    too_many = _digitlab("train", "--model", "mlp", "--tiny", "--ray-workers", "3", "--ray-address", cluster,
+                         "--runs-dir", str(tmp_path / "more"), check=False)
+    assert too_many.returncode == 1 and "--ray-workers 3 needs 3 CPUs, one per worker; the Ray cluster has 2." \
+        in too_many.stderr and "Traceback" not in too_many.stderr

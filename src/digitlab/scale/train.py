@@ -70,6 +70,10 @@ def fit_on_ray(model, images: np.ndarray, labels: np.ndarray, config: RunConfig,
     classes = np.asarray(labels).argmax(axis=1).astype(np.int64)
     ray = connect(address)
     try:
+        cpus = ray.cluster_resources().get("CPU", 0)
+        if workers * WORKER_CPUS > cpus:  # Ray would wait for the missing CPUs forever
+            raise UserError(f"--ray-workers {workers} needs {workers * WORKER_CPUS:g} CPUs, one per worker; "
+                            f"the Ray cluster has {cpus:g}.")
         # Heavy: Ray Train (and PyTorch through it) load only when a run trains on Ray.
         from ray.train import RunConfig as TrainRunConfig
         from ray.train import ScalingConfig

@@ -161,8 +161,9 @@ def _train_evaluate_save(config: RunConfig, run_dir: Path, resumed: bool, timer:
     # A resumed run was partly trained by earlier processes; their time is in the run's logs.
     earlier_training = (training_seconds(run_dir) or 0.0) if resumed else 0.0
     with timer("train"):
-        history = (trainer or fit)(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config, run_dir, verbose,
-                      extra=extra, on_epoch_end=on_epoch_end, stopped_after=stopped_after)
+        history = (trainer or fit)(model, prepare_images(x_train), prepare_labels(y_train, num_classes), config,
+                                   run_dir, verbose, extra=extra, on_epoch_end=on_epoch_end,
+                                   stopped_after=stopped_after)
 
     with timer("evaluate"):
         probabilities, metrics = score_model(model, x_test, y_test, dataset.class_names)

@@ -56,13 +56,9 @@ def fit_on_ray(model, images: np.ndarray, labels: np.ndarray, config: RunConfig,
     """Train on `workers` Ray Train workers, then load the trained weights into `model`; see the module doc."""
     from digitlab.train.checkpointing import restore  # heavy: Keras (the driver's own backend)
 
-    if config.augment or extra is not None:
-        raise UserError("--ray-workers trains without augmentation and --extra-data for now (their pipeline is "
-                        "TensorFlow's tf.data); train those recipes in one process.")
+    # RunConfig.validate (run_pipeline's first step) has refused augmentation, --extra-data and fewer than 1 worker.
     if on_epoch_end is not None or stopped_after is not None:
         raise UserError("--ray-workers does not run inside a sweep.")
-    if workers < 1:
-        raise UserError(f"--ray-workers must be at least 1, got {workers}.")
     run_dir = Path(run_dir).resolve()
     # On the wire as uint8 pixels and integer labels, a quarter of the floats' bytes; the workers
     # recompute the very same floats (x / 255 in float32).

@@ -201,10 +201,10 @@ def run_sweep(settings: SweepSettings) -> SweepResult:
         # Trials run in other processes (other nodes): they get the runs folder as an absolute path.
         base.runs_dir = str(Path(settings.runs_dir).resolve())
         results = _tune(ray, settings, space, base, sweep_dir)
-        _finish_trials(ray, results, base.epochs, settings.cpus_per_trial)
+        _finish_trials(ray, results, settings.cpus_per_trial)
     finally:
         ray.shutdown()
-    rows = _rows(results, space, base.epochs)
+    rows = _rows(results, space)
     best = next((row for row in rows if row["status"] == rundir.FINISHED), None)
     best_command = None
     if best is not None:
@@ -263,7 +263,7 @@ def _tune(ray, settings: SweepSettings, space: dict, base: RunConfig, sweep_dir:
     return results
 
 
-def _finish_trials(ray, results: list[dict], epochs: int, cpus: float) -> None:
+def _finish_trials(ray, results: list[dict], cpus: float) -> None:
     """Finish the trials ASHA stopped, as Ray tasks (in parallel, where their run directories are)."""
     finish = ray.remote(num_cpus=cpus)(_finish_stopped)
     pending = {}
@@ -278,7 +278,7 @@ def _finish_trials(ray, results: list[dict], epochs: int, cpus: float) -> None:
             result["error"] = f"finishing it failed: {str(error).strip().splitlines()[-1]}"
 
 
-def _rows(results: list[dict], space: dict, epochs: int) -> list[dict]:
+def _rows(results: list[dict], space: dict) -> list[dict]:
     """One row per trial: knobs, epochs, stopped early, validation figures, run; best first, failures last."""
     rows = []
     for result in results:

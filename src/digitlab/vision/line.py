@@ -55,8 +55,18 @@ REACH_HEIGHTS = 0.8
 MIN_PIECE_HEIGHT, MAX_PIECE_HEIGHT, MAX_PIECE_WIDTH = 0.3, 1.5, 2.0
 
 
-def _main_run(boxes: np.ndarray) -> np.ndarray:
-    """The boxes of the longest run of digits on one line (ties: the run with more ink area)."""
+def _main_run(boxes: np.ndarray, shape: tuple[int, int] | None = None) -> np.ndarray:
+    """The boxes of the longest run of digits on one line (ties: the run with more ink area).
+
+    With the image's `shape`, boxes touching its border are left out when
+    others do not: digits rarely touch the border, while the band of a shadow's
+    edge or a wedge of shadow read as ink always does. (A digit cut by a tight
+    crop, next to the others, comes back in line_boxes as ink beside the run.)
+    """
+    if shape is not None:
+        inside = (boxes[:, 0] > 0) & (boxes[:, 1] > 0) & (boxes[:, 2] < shape[1]) & (boxes[:, 3] < shape[0])
+        if inside.any():
+            boxes = boxes[inside]
     height = float(np.median(boxes[:, 3] - boxes[:, 1]))
     middles = (boxes[:, 1] + boxes[:, 3]) / 2
     if len(boxes) > 2:  # the line's row: the middle of the box in the middle (so that box always stays)
@@ -75,8 +85,12 @@ def _main_run(boxes: np.ndarray) -> np.ndarray:
     return np.array(best)
 
 
-def line_boxes(mask: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list[tuple[int, int, int, int]]:
+def line_boxes(mask: np.ndarray, boxes: list[tuple[int, int, int, int]], whole_image: bool = True
+               ) -> list[tuple[int, int, int, int]]:
     """The line's boxes (x0, y0, x1, y1): the main run of `boxes` and the ink pieces of `mask` beside it.
+
+    `whole_image`: `mask` is the whole image's (its border is the photo's), not
+    a crop such as a leveled line's.
 
     The digits segmentation keeps are where the line is, but its filters may drop
     a digit at either end (broken in pieces, or small next to the others), and a
@@ -85,7 +99,7 @@ def line_boxes(mask: np.ndarray, boxes: list[tuple[int, int, int, int]]) -> list
     """
     if not boxes:
         return []
-    run = _main_run(np.array(boxes, dtype=np.int64))
+    run = _main_run(np.array(boxes, dtype=np.int64), mask.shape if whole_image else None)
     height = float(np.median(run[:, 3] - run[:, 1]))
     top, bottom = int(run[:, 1].min()), int(run[:, 3].max())
     left, right = int(run[:, 0].min()), int(run[:, 2].max())

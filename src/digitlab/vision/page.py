@@ -3,6 +3,7 @@
 Usage:
 
     gray = paper_only(gray)          # unchanged unless a bright sheet lies inside a darker surround
+    ink_mask = without_border_bands(ink_mask)   # later, on the binarized ink: the table's band along a side
 
 Why: the later stages take the image's outer frame for paper (polarity) and
 whatever is darker than the local paper level for ink. A phone photo often shows
@@ -19,6 +20,13 @@ The sheet is the largest bright region of a thumbnail (Otsu's threshold), taken
 only when it is big, clearly brighter than what surrounds it, leaves most of
 the image's border to the surround, and ends in a sharp edge: a sheet filling
 the frame, a shadow across it, a drawing or a chalkboard is left alone.
+
+When the table shows along one or two sides only (the sheet then holds most
+of the border) or as a thin strip, it stays, and the binarized ink holds it as
+a band along the image's side: a band as tall as the digits passes for a row
+of touching digits and pushes the real ones out. without_border_bands drops
+the ink that runs along a side of the image; digits touch a side, if at all,
+with a few stroke widths.
 """
 
 from __future__ import annotations
@@ -27,7 +35,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from digitlab.vision.threshold import otsu_threshold
+from digitlab.vision.threshold import InkMask, otsu_threshold
 
 THUMBNAIL_SIDE = 128
 # The sheet covers at least this fraction of the image…
@@ -45,6 +53,10 @@ EDGE_MARGIN = 1
 # Surround pixels darker than the surround's median by more than this many times the sheet's contrast
 # are ink (in a shadow mistaken for the table), not table: they are kept, with this many pixels around.
 INK_CONTRAST, INK_EDGE_PIXELS = 1.0, 1
+# Ink touching one side of the image over at least this fraction of its length is the table, the sheet's
+# edge or a band of shadow, not a digit (chosen on validation photos of digitlab.synth.strips: a band
+# along a side covers 0.5–1 of it, a digit cut by a tight crop a few stroke widths).
+BORDER_CONTACT_FRACTION = 0.3
 
 
 def sheet_mask(gray: np.ndarray) -> np.ndarray | None:
@@ -89,3 +101,29 @@ def paper_only(gray: np.ndarray) -> np.ndarray:
     painted = gray.copy()
     painted[~inside & ~ink] = paper
     return painted
+
+
+def without_border_bands(ink_mask: InkMask) -> InkMask:
+    """`ink_mask` without its pieces that run along a side of the image (see the module doc).
+
+    Unchanged when no side is touched that much, and when nothing else would be
+    left (a tight crop of one thick digit is all ink along its sides).
+    """
+    mask = ink_mask.full()
+    sides = (mask[0], mask[-1], mask[:, 0], mask[:, -1])
+    if all(np.count_nonzero(side) < BORDER_CONTACT_FRACTION * side.size for side in sides):
+        return ink_mask
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=int))
+    bands = set()
+    for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
+        touching = np.bincount(side, minlength=count + 1)
+        touching[0] = 0
+        bands.update(np.flatnonzero(touching >= BORDER_CONTACT_FRACTION * side.size).tolist())
+    kept = mask & ~np.isin(labels, sorted(bands))
+    rows = np.flatnonzero(kept.any(axis=1))
+    if rows.size == 0:
+        return ink_mask
+    columns = np.flatnonzero(kept.any(axis=0))
+    top, left = int(rows[0]), int(columns[0])
+    crop = kept[top:int(rows[-1]) + 1, left:int(columns[-1]) + 1]
+    return InkMask(crop, top, left, ink_mask.shape, ink_mask.threshold)

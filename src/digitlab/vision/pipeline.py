@@ -28,9 +28,10 @@ from digitlab.vision.decode import DEFAULT_MAX_PIXELS, DecodedImage, at_working_
 from digitlab.vision.deskew import LevelPage, line_angle, straighten
 from digitlab.vision.kernels import dilate
 from digitlab.vision.line import LineStrip, cut_strip, line_boxes
-from digitlab.vision.page import paper_only
+from digitlab.vision.page import paper_only, without_border_bands
 from digitlab.vision.preprocess import (
-    as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, ink_against, to_mnist,
+    as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, ink_against, light_ink_is_strokes,
+    to_mnist,
 )
 from digitlab.vision.segment import Region, segment_digits
 
@@ -142,8 +143,9 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
         decoded = at_working_size(decoded)
         # A sheet photographed on a table: the table painted in the paper's tone (page.py).
         gray = paper_only(decoded.gray)
-        dark_ink = has_dark_ink(gray)
+        dark_ink = has_dark_ink(gray) or not light_ink_is_strokes(gray)
         ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)
+        ink_mask = without_border_bands(ink_mask or binarize_box(ink))
     if ink_mask is None:
         ink_mask = binarize_box(ink)
     threshold = ink_mask.threshold
@@ -159,7 +161,8 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
         level_page = straighten(ink, _union_box(regions), angle, threshold)
         regions = _level_regions(level_page, gray.size, min_height)
         digits = _level_digits(level_page, regions, decoded)
-        line = cut_strip(level_page.ink, line_boxes(level_page.mask, [region.box for region in regions]), threshold)
+        line_at = line_boxes(level_page.mask, [region.box for region in regions], whole_image=False)
+        line = cut_strip(level_page.ink, line_at, threshold)
     else:
         digits = [
             DigitCrop(_original_box(region.box, decoded), _digit_input(ink, region), region.box)

@@ -3,6 +3,7 @@
 Usage:
 
     dark_ink = has_dark_ink(gray)                      # True for pen on paper, False for chalk/canvas
+    dark_ink = dark_ink or not light_ink_is_strokes(gray)   # a photo: a lit part of a shadowed sheet is no ink
     ink, background = flatten_illumination(gray, dark_ink)   # ink bright (MNIST polarity), paper ≈ 0
     mask, threshold = binarize(ink)                    # Otsu, never below MIN_INK_CONTRAST
     ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)  # the pipeline's fast path:
@@ -35,6 +36,12 @@ LIGHT_INK_MARGIN = 1.5
 # The background (paper + lighting) is estimated on a thumbnail this big: lighting
 # varies slowly, so a thumbnail is enough and keeps a phone photo fast.
 BACKGROUND_THUMBNAIL_SIDE = 64
+# Light "ink" whose strokes are wider than LIT_PAPER_STROKE_FRACTION of the image's longer side (twice its
+# area over its boundary) and that covers more than LIT_PAPER_AREA_FRACTION of the image is a lit part of a
+# sheet (mostly in shadow, or on a table), not chalk. Chosen on validation photos (digitlab.synth.strips
+# with MNIST validation digits): such lit regions measure 0.06–0.26 and cover 0.05–0.67, the strokes of
+# light ink 0.003–0.03 (0.07 for a thick pen in a tight crop, which covers 0.07).
+LIT_PAPER_STROKE_FRACTION, LIT_PAPER_AREA_FRACTION = 0.05, 0.1
 # Closing windows, as fractions of the longer side: half the image removes strokes
 # up to half the image wide (a tight crop of a thick digit); the fine window
 # (3 stroke widths, at least 1/8 of the image) also follows shadows.
@@ -94,12 +101,7 @@ def has_dark_ink(gray: np.ndarray) -> bool:
     paper level, so the darkest and the brightest 0.5 % of the image are
     compared with it: whichever extreme lies farther from the paper is the ink.
     """
-    height, width = gray.shape
-    margin_y, margin_x = max(1, height // 12), max(1, width // 12)
-    frame = np.concatenate([
-        gray[:margin_y].ravel(), gray[-margin_y:].ravel(), gray[:, :margin_x].ravel(), gray[:, -margin_x:].ravel(),
-    ])
-    paper = float(np.median(frame))
+    paper = float(np.median(_frame(gray)))
     # Extremes of a lightly smoothed image: a thin digit can be far less than 1 % of a
     # photo, and smoothing keeps single noisy pixels from posing as ink.
     step = 2 if min(gray.shape) >= 400 else 1  # half resolution is plenty on a photo
@@ -112,6 +114,34 @@ def has_dark_ink(gray: np.ndarray) -> bool:
     # under uneven light must not turn its dark corners into "light ink".
     dark_reach, light_reach = paper - float(smooth.min()), float(smooth.max()) - paper
     return bool(light_reach <= LIGHT_INK_MARGIN * dark_reach + MIN_INK_CONTRAST / 2)
+
+
+def light_ink_is_strokes(gray: np.ndarray) -> bool:
+    """Whether what has_dark_ink took for light ink is shaped like strokes (for photos; see below).
+
+    A hard shadow across most of a photographed sheet puts the frame, whose
+    median has_dark_ink takes as the paper, in the shadow: the lit rest of
+    the sheet is then brighter than "the paper" and passes for light ink. Ink
+    is strokes, narrow for the image and covering little of it; a lit region is
+    a wide, large patch. The light pixels (past half-way from the paper to the
+    brightest) are measured with quick_stroke_width and counted. Drawings on an even canvas have no shadow and do not
+    come here (canvas.py).
+    """
+    step = 2 if min(gray.shape) >= 400 else 1
+    smooth = ndimage.uniform_filter(np.asarray(gray, dtype=np.float32)[::step, ::step], size=3, mode="nearest")
+    paper = float(np.median(_frame(smooth)))
+    light = smooth > paper + 0.5 * (float(smooth.max()) - paper)
+    return (quick_stroke_width(light) <= LIT_PAPER_STROKE_FRACTION * max(light.shape)
+            or np.count_nonzero(light) <= LIT_PAPER_AREA_FRACTION * light.size)
+
+
+def _frame(gray: np.ndarray) -> np.ndarray:
+    """The image's outer frame (1/12 of each side) as one array of pixels: mostly paper."""
+    height, width = gray.shape
+    margin_y, margin_x = max(1, height // 12), max(1, width // 12)
+    return np.concatenate([
+        gray[:margin_y].ravel(), gray[-margin_y:].ravel(), gray[:, :margin_x].ravel(), gray[:, -margin_x:].ravel(),
+    ])
 
 
 def _clear_polarity(sampled: np.ndarray, paper: float) -> bool | None:

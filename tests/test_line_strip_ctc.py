@@ -110,6 +110,17 @@ def test_line_boxes_add_a_dropped_first_digit_and_leave_out_a_far_mark():
     assert line_boxes(mask, []) == []
 
 
+def test_line_boxes_leave_out_a_shadow_at_the_border_for_the_digit_inside():
+    """A wedge of shadow read as ink at the image's left side, a 4 in the middle: the line is the 4."""
+    mask = np.zeros((120, 400), bool)
+    mask[20:60, 0:20] = True                                           # the shadow's wedge, touching the border
+    mask[30:60, 90:110] = True                                         # the 4, as tall, within a run's reach
+    boxes = line_boxes(mask, [(0, 20, 20, 60), (90, 30, 110, 60)])
+    assert boxes == [(90, 30, 110, 60)]
+    # Cut from a crop (a leveled line), the border is not the photo's: both stay in the run.
+    assert len(line_boxes(mask, [(0, 20, 20, 60), (90, 30, 110, 60)], whole_image=False)) == 2
+
+
 def test_line_boxes_keep_a_rule_and_a_digit_on_another_line_out():
     mask = np.zeros((200, 400), bool)
     digits = [(100, 40, 115, 70), (125, 40, 140, 70)]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from digitlab.vision.page import paper_only, sheet_mask
+from digitlab.vision import preprocess
+from digitlab.vision.page import paper_only, sheet_mask, without_border_bands
 from digitlab.vision.pipeline import analyze
 
 
@@ -59,3 +60,50 @@ def test_digits_in_a_hard_shadow_that_passes_for_the_table_are_kept():
     assert painted[90:150, 220:228].max() < 0.1                        # …but the 1 is not painted away
     assert painted[:60, 200:].min() > 0.8                              # the shadow's bare paper is
     assert len(analyze(gray).digits) == 1
+
+
+def _band_test_mask(with_band: bool = True):
+    from digitlab.vision.threshold import InkMask
+
+    mask = np.zeros((200, 300), dtype=bool)
+    mask[80:120, 100:108] = True                                       # a 1
+    mask[80:120, 140:165] = True                                       # a blot of a digit
+    if with_band:
+        mask[185:, :] = True                                           # the table along the bottom side
+    return InkMask(mask, 0, 0, mask.shape, 0.2)
+
+
+def test_ink_along_a_side_of_the_image_is_dropped_when_digits_remain():
+    kept = without_border_bands(_band_test_mask()).full()
+    assert not kept[185:].any()
+    assert kept[80:120, 100:108].all() and kept[80:120, 140:165].all()
+    unchanged = _band_test_mask(with_band=False)
+    assert without_border_bands(unchanged) is unchanged
+
+
+def test_a_tight_crop_whose_only_ink_runs_along_a_side_is_kept():
+    from digitlab.vision.threshold import InkMask
+
+    mask = np.zeros((100, 80), dtype=bool)
+    mask[:12, :] = True                                                # the bar of a 7 on the top row
+    mask[:, 60:72] = True
+    ink_mask = InkMask(mask, 0, 0, mask.shape, 0.2)
+    assert without_border_bands(ink_mask) is ink_mask
+
+
+def test_a_sheet_mostly_in_a_hard_shadow_is_read_as_dark_ink():
+    """The frame is in shadow, so the lit rest of the sheet is brighter than "the paper": it is no light ink."""
+    image = Image.new("L", (480, 320), 215)
+    draw = ImageDraw.Draw(image)
+    draw.line([(250, 130), (235, 190), (285, 190)], fill=120, width=6)  # a 4 in pencil…
+    draw.line([(270, 140), (270, 215)], fill=120, width=6)
+    draw.line([(310, 135), (360, 135), (330, 215)], fill=120, width=6)  # …and a 7
+    gray = np.asarray(image, dtype=np.float32) / 255
+    rows, cols = np.mgrid[0:320, 0:480]
+    lit = (cols - 100) + 0.8 * (rows - 100) < 0                       # a lit patch in the top left corner
+    photo = np.where(lit, gray, gray * 0.5)                           # the rest under a hand's shadow
+    photo = np.clip(photo + np.random.default_rng(0).normal(0, 0.015, photo.shape), 0, 1).astype(np.float32)
+    assert not preprocess.has_dark_ink(photo)                          # the frame's median is the shadow…
+    assert not preprocess.light_ink_is_strokes(photo)                  # …but the lit patch is no stroke
+    analysis = analyze(photo)
+    assert analysis.dark_ink and len(analysis.digits) == 2

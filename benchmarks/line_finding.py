@@ -1,0 +1,146 @@
+"""How often the vision pipeline finds the line of digits in a photo, and why it misses: validation photos only.
+
+Usage:
+
+    .venv/bin/python benchmarks/line_finding.py                        # writes benchmarks/RESULTS-line-finding.md
+    .venv/bin/python benchmarks/line_finding.py --compare b10690e~1     # the same photos, also read by that commit
+    .venv/bin/python benchmarks/line_finding.py --photos 300 --no-write
+
+The line reader reads the strip the pipeline cuts (digitlab.vision.line); a
+strip that misses a digit, or that holds a shadow's edge instead of the
+number, cannot be read right whatever the model. Photos: the line reader's
+generator (digitlab.synth.strips) with MNIST's validation digits (training
+images 54,000–59,999), numbers only, seeds far past those of the validation
+strips and of benchmarks/readers_validation.py. A photo's line is found when
+its strip holds the number's ink and not much else (found_the_line, the test
+the training strips pass). `--compare REV` reads the same photos with the
+vision code of a git revision (a temporary worktree), in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from common import ROOT, ensure_data, finish, machine_line
+
+FIRST_SEED = 20_200_000  # digitlab.synth.strip_data.SPLIT_SEEDS["validation"] + 200,000
+CHUNK = 100
+REASONS = ("found", "no digit found", "cuts the number short", "mostly other ink", "too tall or off the line")
+
+
+def _reason(found_box, ink_box) -> str:
+    from digitlab.synth.strip_data import MIN_INK_COVERED, MIN_STRIP_INK, found_the_line
+
+    if found_the_line(found_box, ink_box):
+        return "found"
+    shared = min(found_box[2], ink_box[2]) - max(found_box[0], ink_box[0])
+    if shared < MIN_INK_COVERED * (ink_box[2] - ink_box[0]) and shared > 0:
+        return "cuts the number short"
+    if shared < MIN_STRIP_INK * (found_box[2] - found_box[0]):
+        return "mostly other ink"
+    return "too tall or off the line"
+
+
+def _chunk(seeds: list[int]) -> list[tuple[int, str, str]]:
+    from digitlab.synth.strip_data import validation_digit_source
+    from digitlab.synth.strips import render_number_photo
+    from digitlab.vision import ImageError, analyze
+
+    digits = validation_digit_source()
+    rows = []
+    for seed in seeds:
+        photo, ink_box = render_number_photo(seed, digits, text=None)
+        try:
+            analysis = analyze(photo.jpeg)
+        except ImageError:
+            rows.append((seed, photo.text, "no digit found"))
+            continue
+        if analysis.line is None:
+            rows.append((seed, photo.text, "no digit found"))
+            continue
+        rows.append((seed, photo.text, _reason(analysis.strip_box(0, analysis.line.width), ink_box)))
+    return rows
+
+
+def measure(photos: int, first_seed: int) -> list[tuple[int, str, str]]:
+    seeds = list(range(first_seed, first_seed + photos))
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        return [row for rows in pool.map(_chunk, [seeds[i:i + CHUNK] for i in range(0, len(seeds), CHUNK)])
+                for row in rows]
+
+
+def measure_at(revision: str, photos: int, first_seed: int) -> list[tuple[int, str, str]]:
+    """measure() with the digitlab code of a git revision, in a child process on a temporary worktree."""
+    with tempfile.TemporaryDirectory() as folder:
+        tree = Path(folder) / "tree"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), revision],
+                       check=True)
+        try:
+            environment = {"PYTHONPATH": str(tree / "src")}
+            output = subprocess.run(
+                [sys.executable, str(Path(__file__).resolve()), "--json", "--photos", str(photos),
+                 "--first-seed", str(first_seed)], check=True, capture_output=True, text=True,
+                env={**os.environ, **environment}).stdout
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
+    return [tuple(row) for row in json.loads(output)]
+
+
+def _table(columns: dict[str, list[tuple[int, str, str]]]) -> list[str]:
+    names = list(columns)
+    lines = ["| | " + " | ".join(f"`{name}`" for name in names) + " |", "|---|" + "---:|" * len(names)]
+    for reason in REASONS:
+        cells = []
+        for name in names:
+            counts = Counter(row[2] for row in columns[name])
+            total = len(columns[name])
+            cells.append(f"{counts[reason] / total:.1%} ({counts[reason]})")
+        label = "**line found**" if reason == "found" else f"missed: {reason}"
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--photos", type=int, default=1200)
+    parser.add_argument("--first-seed", type=int, default=FIRST_SEED)
+    parser.add_argument("--compare", metavar="REV", help="also read the photos with this git revision's code")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # for --compare's child
+    parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS-line-finding.md")
+    args = parser.parse_args(argv)
+    ensure_data()
+    if args.json:
+        print(json.dumps(measure(args.photos, args.first_seed)))
+        return 0
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    columns = {}
+    if args.compare:
+        columns[args.compare] = measure_at(args.compare, args.photos, args.first_seed)
+    columns[f"{head} (this code)"] = measure(args.photos, args.first_seed)
+    command = " ".join(["python benchmarks/line_finding.py"] + (argv if argv is not None else sys.argv[1:]))
+    lines = [
+        "# Finding the line of digits in validation photos",
+        "",
+        f"- {machine_line()}",
+        f"- Command: `{command}`",
+        f"- Photos: {args.photos:,} numbers of 1–8 digits from digitlab.synth.strips with MNIST validation digits "
+        f"(seeds {args.first_seed:,}…{args.first_seed + args.photos - 1:,}); a line is found when its strip holds "
+        "the number's ink and not much else (digitlab.synth.strip_data.found_the_line).",
+        "",
+        *_table(columns),
+    ]
+    return finish(lines, args.out, args.no_write)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

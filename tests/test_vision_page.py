@@ -62,6 +62,17 @@ def test_digits_in_a_hard_shadow_that_passes_for_the_table_are_kept():
     assert len(analyze(gray).digits) == 1
 
 
+def test_pencil_in_a_deep_shadow_that_passes_for_the_table_is_kept():
+    """Light divides paper and ink alike: a pencil 1 in the shadow is dark for the shadow, not for the sheet."""
+    gray = np.full((240, 320), 0.85, dtype=np.float32)
+    gray[:, 160:] = 0.45                                               # the shadow: sharp-edged, half the frame
+    gray[90:150, 220:228] = 0.45 * 0.55                                # a pencil 1 in it (0.55 of its paper)
+    assert 0.45 - 0.45 * 0.55 < 0.85 - 0.45                            # (less contrast than sheet to shadow)
+    painted = paper_only(gray)
+    assert painted is not gray and painted[90:150, 220:228].max() < 0.3
+    assert painted[:60, 200:].min() > 0.8
+
+
 def _band_test_mask(with_band: bool = True):
     from digitlab.vision.threshold import InkMask
 

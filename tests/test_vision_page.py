@@ -118,3 +118,17 @@ def test_a_sheet_mostly_in_a_hard_shadow_is_read_as_dark_ink():
     assert not preprocess.light_ink_is_strokes(photo)                  # …but the lit patch is no stroke
     analysis = analyze(photo)
     assert analysis.dark_ink and len(analysis.digits) == 2
+
+
+def test_a_tall_wedge_of_shadow_in_a_corner_is_dropped_and_a_digit_cut_by_the_crop_is_not():
+    from digitlab.vision.threshold import InkMask
+
+    mask = np.zeros((200, 300), dtype=bool)
+    for left in (120, 150, 180):
+        mask[90:120, left:left + 18] = True                            # three digits, 30 rows tall
+    rows, columns = np.mgrid[0:200, 0:300]
+    mask |= (rows < 140) & (columns > 230 + rows / 2)                   # a wedge of shadow in the top right corner
+    mask[92:118, :14] = True                                           # a digit cut by the left side
+    kept = without_border_bands(InkMask(mask, 0, 0, mask.shape, 0.2)).full()
+    assert not kept[:140, 240:].any()
+    assert kept[92:118, :14].all() and kept[90:120, 120:198].sum() == 3 * 30 * 18

@@ -132,3 +132,15 @@ def test_a_tall_wedge_of_shadow_in_a_corner_is_dropped_and_a_digit_cut_by_the_cr
     kept = without_border_bands(InkMask(mask, 0, 0, mask.shape, 0.2)).full()
     assert not kept[:140, 240:].any()
     assert kept[92:118, :14].all() and kept[90:120, 120:198].sum() == 3 * 30 * 18
+
+
+def test_a_scan_filling_its_frame_keeps_its_digit_beside_a_loose_piece():
+    """A tight crop: the digit runs along a side, a loose piece of it is the only ink clear of the border."""
+    from digitlab.vision.threshold import InkMask
+
+    mask = np.zeros((40, 40), dtype=bool)
+    mask[0:6, 5:35] = True                                             # the bar of a 7 along the top side
+    mask[6:40, 25:31] = True                                           # its stem, down to the bottom side
+    mask[18:22, 14:22] = True                                          # a loose cross-stroke
+    ink_mask = InkMask(mask, 0, 0, mask.shape, 0.2)
+    assert without_border_bands(ink_mask) is ink_mask

@@ -25,9 +25,12 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import numpy as np
 
 from common import ROOT, ensure_data, finish, machine_line
 
@@ -49,7 +52,7 @@ def _reason(found_box, ink_box) -> str:
     return "too tall or off the line"
 
 
-def _chunk(seeds: list[int]) -> list[tuple[int, str, str]]:
+def _chunk(seeds: list[int]) -> list[tuple[int, str, str, float]]:
     from digitlab.synth.strip_data import validation_digit_source
     from digitlab.synth.strips import render_number_photo
     from digitlab.vision import ImageError, analyze
@@ -58,26 +61,27 @@ def _chunk(seeds: list[int]) -> list[tuple[int, str, str]]:
     rows = []
     for seed in seeds:
         photo, ink_box = render_number_photo(seed, digits, text=None)
+        started = time.process_time()
         try:
             analysis = analyze(photo.jpeg)
         except ImageError:
-            rows.append((seed, photo.text, "no digit found"))
+            analysis = None
+        cpu_ms = 1000 * (time.process_time() - started)
+        if analysis is None or analysis.line is None:
+            rows.append((seed, photo.text, "no digit found", cpu_ms))
             continue
-        if analysis.line is None:
-            rows.append((seed, photo.text, "no digit found"))
-            continue
-        rows.append((seed, photo.text, _reason(analysis.strip_box(0, analysis.line.width), ink_box)))
+        rows.append((seed, photo.text, _reason(analysis.strip_box(0, analysis.line.width), ink_box), cpu_ms))
     return rows
 
 
-def measure(photos: int, first_seed: int) -> list[tuple[int, str, str]]:
+def measure(photos: int, first_seed: int) -> list[tuple[int, str, str, float]]:
     seeds = list(range(first_seed, first_seed + photos))
     with ProcessPoolExecutor(max_workers=2) as pool:
         return [row for rows in pool.map(_chunk, [seeds[i:i + CHUNK] for i in range(0, len(seeds), CHUNK)])
                 for row in rows]
 
 
-def measure_at(revision: str, photos: int, first_seed: int) -> list[tuple[int, str, str]]:
+def measure_at(revision: str, photos: int, first_seed: int) -> list[tuple[int, str, str, float]]:
     """measure() with the digitlab code of a git revision, in a child process on a temporary worktree."""
     with tempfile.TemporaryDirectory() as folder:
         tree = Path(folder) / "tree"
@@ -94,17 +98,20 @@ def measure_at(revision: str, photos: int, first_seed: int) -> list[tuple[int, s
     return [tuple(row) for row in json.loads(output)]
 
 
-def _table(columns: dict[str, list[tuple[int, str, str]]]) -> list[str]:
+def _table(columns: dict[str, list[list[tuple[int, str, str, float]]]]) -> list[str]:
+    """Reasons from each column's first round; CPU time per photo as the median over all its rounds."""
     names = list(columns)
     lines = ["| | " + " | ".join(f"`{name}`" for name in names) + " |", "|---|" + "---:|" * len(names)]
     for reason in REASONS:
         cells = []
         for name in names:
-            counts = Counter(row[2] for row in columns[name])
-            total = len(columns[name])
+            counts = Counter(row[2] for row in columns[name][0])
+            total = len(columns[name][0])
             cells.append(f"{counts[reason] / total:.1%} ({counts[reason]})")
         label = "**line found**" if reason == "found" else f"missed: {reason}"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    medians = [float(np.median([row[3] for rows in columns[name] for row in rows])) for name in names]
+    lines.append("| CPU ms per photo (`vision.analyze`, median) | " + " | ".join(f"{m:.1f}" for m in medians) + " |")
     return lines
 
 
@@ -113,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=1200)
     parser.add_argument("--first-seed", type=int, default=FIRST_SEED)
     parser.add_argument("--compare", metavar="REV", help="also read the photos with this git revision's code")
+    parser.add_argument("--rounds", type=int, default=1, help="with --compare: rounds, the two alternating")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # for --compare's child
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS-line-finding.md")
@@ -123,10 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True).stdout.strip()
-    columns = {}
-    if args.compare:
-        columns[args.compare] = measure_at(args.compare, args.photos, args.first_seed)
-    columns[f"{head} (this code)"] = measure(args.photos, args.first_seed)
+    this = f"{head} (this code)"
+    columns: dict[str, list] = {args.compare: [], this: []} if args.compare else {this: []}
+    for round_number in range(args.rounds if args.compare else 1):
+        # Alternating which goes first, so a slow spell of a shared machine hits both alike.
+        order = list(columns) if round_number % 2 == 0 else list(columns)[::-1]
+        for name in order:
+            columns[name].append(measure(args.photos, args.first_seed) if name == this
+                                 else measure_at(args.compare, args.photos, args.first_seed))
     command = " ".join(["python benchmarks/line_finding.py"] + (argv if argv is not None else sys.argv[1:]))
     lines = [
         "# Finding the line of digits in validation photos",
@@ -135,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         f"- Command: `{command}`",
         f"- Photos: {args.photos:,} numbers of 1–8 digits from digitlab.synth.strips with MNIST validation digits "
         f"(seeds {args.first_seed:,}…{args.first_seed + args.photos - 1:,}); a line is found when its strip holds "
-        "the number's ink and not much else (digitlab.synth.strip_data.found_the_line).",
+        "the number's ink and not much else (digitlab.synth.strip_data.found_the_line). CPU time: two worker "
+        "processes, each photo's `vision.analyze` (decoding included), "
+        + (f"{args.rounds} rounds, the revisions alternating." if args.compare else "one round."),
         "",
         *_table(columns),
     ]

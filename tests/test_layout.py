@@ -19,8 +19,9 @@ PACKAGE = ROOT / "src" / "digitlab"
 SOURCES = sorted(PACKAGE.rglob("*.py"))
 MAX_LINES = 400
 # What may be imported inside a function: libraries that cost seconds or belong to an
-# optional extra, and the stages that import them at their top (docs/architecture.md).
-HEAVY = ("keras", "tensorflow", "jax", "torch", "fastapi", "uvicorn", "matplotlib", "ray", "onnx", "onnxruntime", "tf2onnx",
+# optional extra, the stages that import them at their top (docs/architecture.md), and
+# tqdm, which `digitlab predict one.jpg` never needs (it draws no bar for one image).
+HEAVY = ("tqdm", "keras", "tensorflow", "jax", "torch", "fastapi", "uvicorn", "matplotlib", "ray", "onnx", "onnxruntime", "tf2onnx",
          "tensorboard", "pyarrow", "digitlab.pipeline", "digitlab.train", "digitlab.report", "digitlab.evaluate",
          "digitlab.export", "digitlab.serve")
 # The root package's one-call reader imports the Recognizer on first use: every
@@ -120,8 +121,8 @@ def test_predict_never_loads_the_training_or_serving_stack(tmp_path):
 
     image = Image.new("L", (60, 60), 255)
     image.paste(0, (25, 10, 33, 50))  # a plain "1"
-    image.save(tmp_path / "one.png")
-    done = subprocess.run([sys.executable, "-c", LEAN_READ, str(tmp_path / "one.png")], cwd=ROOT,
+    image.save(tmp_path / "one.jpg", quality=95)  # a photo, as most readings are
+    done = subprocess.run([sys.executable, "-c", LEAN_READ, str(tmp_path / "one.jpg")], cwd=ROOT,
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
@@ -129,3 +130,7 @@ def test_predict_never_loads_the_training_or_serving_stack(tmp_path):
     loaded = {name.split(".")[0] for name in report["modules"]}
     assert "onnxruntime" in loaded, "predict reads with ONNX Runtime"
     assert not loaded & set(LEAN_FORBIDDEN), sorted(loaded & set(LEAN_FORBIDDEN))
+    # Start-up costs of one reading (benchmarks/install.py): no progress bar for one image, and
+    # Pillow's common plugins only, not all of them (vision/decode.py ACCEPTED_FORMATS).
+    assert "tqdm" not in loaded
+    assert "PIL.JpegImagePlugin" in report["modules"] and "PIL.TiffImagePlugin" not in report["modules"]

@@ -14,7 +14,8 @@ Usage:
     undo()
 
 Progress: a bar is drawn only when stderr is a terminal and progress is on
-(`digitlab -q` turns it off). Otherwise the bar is disabled and costs nothing,
+(`digitlab -q` turns it off). Otherwise progress() gives a QuietBar, which
+takes tqdm's calls and does nothing (tqdm is not imported for it),
 so redirected output, CI logs and `--json` pipelines stay clean; callers with
 something worth a line per step log it instead. Bars go to stderr, so what a
 command prints on stdout (tables, JSON) is never mixed with them.
@@ -37,12 +38,14 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable
 from pathlib import Path
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING
 
 from digitlab.errors import UserError
 
-__all__ = ["configure_logging", "progress", "progress_enabled", "show_progress"]
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+__all__ = ["QuietBar", "configure_logging", "progress", "progress_enabled", "show_progress"]
 
 FILE_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -62,10 +65,54 @@ def progress_enabled() -> bool:
 
 
 def progress(iterable: Iterable | None = None, desc: str | None = None, total: float | None = None,
-             unit: str = "it", leave: bool = False, enabled: bool = True, **options) -> tqdm:
-    """A tqdm bar on stderr, disabled unless `enabled` and `progress_enabled()`; other options go to tqdm."""
+             unit: str = "it", leave: bool = False, enabled: bool = True, **options) -> tqdm | QuietBar:
+    """A tqdm bar on stderr, a QuietBar unless `enabled` and `progress_enabled()`; other options go to tqdm."""
+    if not (enabled and progress_enabled()):
+        return QuietBar(iterable)
+    from tqdm import tqdm  # loaded by the first bar drawn: `digitlab predict one.jpg` starts without it
+
     return tqdm(iterable, desc=desc, total=total, unit=unit, leave=leave, file=sys.stderr,
-                disable=not (enabled and progress_enabled()), dynamic_ncols=True, **options)
+                dynamic_ncols=True, **options)
+
+
+class QuietBar:
+    """What progress() gives when no bar is drawn: tqdm's calls, doing nothing (tqdm is not even imported)."""
+
+    disable = True
+
+    def __init__(self, iterable: Iterable | None = None):
+        self.iterable = iterable
+
+    def __iter__(self):
+        return iter(self.iterable if self.iterable is not None else ())
+
+    def __len__(self) -> int:
+        return len(self.iterable)  # type: ignore[arg-type]
+
+    def __enter__(self) -> QuietBar:
+        return self
+
+    def __exit__(self, *exception) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        return None
+
+    def set_description(self, *arguments, **options) -> None:
+        return None
+
+    def set_postfix(self, *arguments, **options) -> None:
+        return None
+
+    def refresh(self) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    @staticmethod
+    def write(text: str, file=None, end: str = "\n") -> None:
+        print(text, file=file or sys.stdout, end=end)
 
 
 class ConsoleFormatter(logging.Formatter):
@@ -83,11 +130,17 @@ class ConsoleFormatter(logging.Formatter):
 
 
 class ConsoleHandler(logging.Handler):
-    """Writes to the current sys.stderr through tqdm, so that a line never cuts through a progress bar."""
+    """Writes to the current sys.stderr, through tqdm once a bar exists, so that a line never cuts through one."""
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            tqdm.write(self.format(record), file=sys.stderr)
+            message = self.format(record)
+            loaded = sys.modules.get("tqdm")
+            if loaded is None:  # no bar was ever made, so none is on screen
+                sys.stderr.write(message + "\n")
+                sys.stderr.flush()
+            else:
+                loaded.tqdm.write(message, file=sys.stderr)
         except Exception:  # logging's own rule: a failing handler reports, never raises
             self.handleError(record)
 

@@ -13,8 +13,11 @@ generator (digitlab.synth.strips) with MNIST's validation digits (training
 images 54,000–59,999), numbers only, seeds far past those of the validation
 strips and of benchmarks/readers_validation.py. A photo's line is found when
 its strip holds the number's ink and not much else (found_the_line, the test
-the training strips pass). `--compare REV` reads the same photos with the
-vision code of a git revision (a temporary worktree), in the same run.
+the training strips pass). Blank sheets under a hard shadow (the same
+generator's paper and light, nothing written) should give no line at all; a
+line found there is a shadow read as ink. `--compare REV` reads the same
+photos with the vision code of a git revision (a temporary worktree), in the
+same run.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import numpy as np
 from common import ROOT, ensure_data, finish, machine_line
 
 FIRST_SEED = 20_200_000  # digitlab.synth.strip_data.SPLIT_SEEDS["validation"] + 200,000
+BLANK_SEED = 30_000_000  # blank sheets: seeds of their own
 CHUNK = 100
 REASONS = ("found", "no digit found", "cuts the number short", "mostly other ink", "too tall or off the line")
 
@@ -74,6 +78,46 @@ def _chunk(seeds: list[int]) -> list[tuple[int, str, str, float]]:
     return rows
 
 
+def write_blanks(folder: Path, count: int) -> list[Path]:
+    """Blank sheets under a hard shadow (the training generator's paper, light, shadow and JPEG), as files."""
+    from digitlab.synth.photos import as_jpeg, compose_photo
+    from digitlab.synth.strips import hard_shadow
+    from PIL import Image
+
+    paths = []
+    for seed in range(BLANK_SEED, BLANK_SEED + count):
+        rng = np.random.default_rng(seed)
+        height = int(rng.integers(20, 80))
+        nothing = np.zeros((2 * height, int(height * rng.uniform(3, 8))), np.float32)
+        side = min(800, nothing.shape[1] * rng.uniform(1.2, 4.0))
+        photo = compose_photo(nothing, rng, (int(side), int(side * rng.uniform(0.3, 0.8))))
+        shadowed = hard_shadow(np.asarray(photo, dtype=np.float32) / 255.0, rng)
+        _, data = as_jpeg(Image.fromarray((np.clip(shadowed, 0, 1) * 255).astype(np.uint8)), rng)
+        paths.append(folder / f"blank-{seed}.jpg")
+        paths[-1].write_bytes(data)
+    return paths
+
+
+def _blank_lines(paths: list[str]) -> list[bool]:
+    from digitlab.vision import ImageError, analyze
+
+    found = []
+    for path in paths:
+        try:
+            found.append(analyze(path).line is not None)
+        except ImageError:
+            found.append(False)
+    return found
+
+
+def blank_lines(paths: list[Path]) -> list[bool]:
+    """For each blank sheet, whether the pipeline finds a line of digits in it (it should not)."""
+    names = [str(path) for path in paths]
+    with ProcessPoolExecutor(max_workers=2) as pool:
+        return [found for chunk in pool.map(_blank_lines, [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)])
+                for found in chunk]
+
+
 def measure(photos: int, first_seed: int) -> list[tuple[int, str, str, float]]:
     seeds = list(range(first_seed, first_seed + photos))
     with ProcessPoolExecutor(max_workers=2) as pool:
@@ -81,8 +125,9 @@ def measure(photos: int, first_seed: int) -> list[tuple[int, str, str, float]]:
                 for row in rows]
 
 
-def measure_at(revision: str, photos: int, first_seed: int) -> list[tuple[int, str, str, float]]:
-    """measure() with the digitlab code of a git revision, in a child process on a temporary worktree."""
+def measure_at(revision: str, photos: int, first_seed: int, blanks: Path
+               ) -> tuple[list[tuple[int, str, str, float]], list[bool]]:
+    """measure() and blank_lines() with the digitlab code of a git revision, in a child process on a worktree."""
     with tempfile.TemporaryDirectory() as folder:
         tree = Path(folder) / "tree"
         subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", "--quiet", str(tree), revision],
@@ -91,14 +136,16 @@ def measure_at(revision: str, photos: int, first_seed: int) -> list[tuple[int, s
             environment = {"PYTHONPATH": str(tree / "src")}
             output = subprocess.run(
                 [sys.executable, str(Path(__file__).resolve()), "--json", "--photos", str(photos),
-                 "--first-seed", str(first_seed)], check=True, capture_output=True, text=True,
+                 "--first-seed", str(first_seed), "--blanks-from", str(blanks)], check=True, capture_output=True,
+                text=True,
                 env={**os.environ, **environment}).stdout
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(tree)], check=True)
-    return [tuple(row) for row in json.loads(output)]
+    measured = json.loads(output)
+    return [tuple(row) for row in measured["photos"]], measured["blanks"]
 
 
-def _table(columns: dict[str, list[list[tuple[int, str, str, float]]]]) -> list[str]:
+def _table(columns: dict[str, list[list[tuple[int, str, str, float]]]], blanks: dict[str, list[bool]]) -> list[str]:
     """Reasons from each column's first round; CPU time per photo as the median over all its rounds."""
     names = list(columns)
     lines = ["| | " + " | ".join(f"`{name}`" for name in names) + " |", "|---|" + "---:|" * len(names)]
@@ -110,6 +157,8 @@ def _table(columns: dict[str, list[list[tuple[int, str, str, float]]]]) -> list[
             cells.append(f"{counts[reason] / total:.1%} ({counts[reason]})")
         label = "**line found**" if reason == "found" else f"missed: {reason}"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    lines.append("| blank sheets under a hard shadow: a line found (should be none) | " + " | ".join(
+        f"{np.mean(blanks[name]):.1%} ({sum(blanks[name])})" for name in names) + " |")
     medians = [float(np.median([row[3] for rows in columns[name] for row in rows])) for name in names]
     lines.append("| CPU ms per photo (`vision.analyze`, median) | " + " | ".join(f"{m:.1f}" for m in medians) + " |")
     return lines
@@ -121,24 +170,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--first-seed", type=int, default=FIRST_SEED)
     parser.add_argument("--compare", metavar="REV", help="also read the photos with this git revision's code")
     parser.add_argument("--rounds", type=int, default=1, help="with --compare: rounds, the two alternating")
+    parser.add_argument("--blanks", type=int, default=400, help="blank sheets under a hard shadow (400)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # for --compare's child
+    parser.add_argument("--blanks-from", type=Path, help=argparse.SUPPRESS)  # the child reads the parent's files
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS-line-finding.md")
     args = parser.parse_args(argv)
     ensure_data()
     if args.json:
-        print(json.dumps(measure(args.photos, args.first_seed)))
+        blanks = sorted(args.blanks_from.glob("blank-*.jpg"))
+        print(json.dumps({"photos": measure(args.photos, args.first_seed), "blanks": blank_lines(blanks)}))
         return 0
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
                           text=True).stdout.strip()
     this = f"{head} (this code)"
     columns: dict[str, list] = {args.compare: [], this: []} if args.compare else {this: []}
-    for round_number in range(args.rounds if args.compare else 1):
-        # Alternating which goes first, so a slow spell of a shared machine hits both alike.
-        order = list(columns) if round_number % 2 == 0 else list(columns)[::-1]
-        for name in order:
-            columns[name].append(measure(args.photos, args.first_seed) if name == this
-                                 else measure_at(args.compare, args.photos, args.first_seed))
+    blanks: dict[str, list[bool]] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        blank_files = write_blanks(Path(folder), args.blanks)
+        for round_number in range(args.rounds if args.compare else 1):
+            # Alternating which goes first, so a slow spell of a shared machine hits both alike.
+            order = list(columns) if round_number % 2 == 0 else list(columns)[::-1]
+            for name in order:
+                if name == this:
+                    columns[name].append(measure(args.photos, args.first_seed))
+                    blanks.setdefault(name, blank_lines(blank_files))
+                else:
+                    rows, found = measure_at(args.compare, args.photos, args.first_seed, Path(folder))
+                    columns[name].append(rows)
+                    blanks.setdefault(name, found)
     command = " ".join(["python benchmarks/line_finding.py"] + (argv if argv is not None else sys.argv[1:]))
     lines = [
         "# Finding the line of digits in validation photos",
@@ -150,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
         "the number's ink and not much else (digitlab.synth.strip_data.found_the_line). CPU time: two worker "
         "processes, each photo's `vision.analyze` (decoding included), "
         + (f"{args.rounds} rounds, the revisions alternating." if args.compare else "one round."),
+        f"- Blank sheets: {args.blanks} photos of nothing written (seeds {BLANK_SEED:,}…), the training "
+        "generator's paper, light and JPEG with a hard shadow across (digitlab.synth.strips.hard_shadow).",
         "",
-        *_table(columns),
+        *_table(columns, blanks),
     ]
     return finish(lines, args.out, args.no_write)
 

@@ -169,6 +169,17 @@ def _line(glyphs: list[np.ndarray], height: int, rng: np.random.Generator) -> np
     return line
 
 
+def hard_shadow(pixels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An RGB float image (values in [0, 1]) with a hard shadow across it: a soft-edged step of darkness."""
+    height, width = pixels.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    side = np.cos(angle) * (xs - rng.uniform(0, width)) + np.sin(angle) * (ys - rng.uniform(0, height))
+    softness = rng.uniform(1.0, 0.04 * max(width, height))
+    shade = 1 - rng.uniform(0.25, 0.6) * 0.5 * (1 + np.tanh(side / (2 * softness)))  # a soft step
+    return pixels * shade[..., None]
+
+
 def _paper_extras(photo: Image.Image, rng: np.random.Generator, ink_height: int,
                   ink_box: tuple[int, int, int, int]) -> Image.Image:
     """Ruled or squared lines, a hard shadow edge, the desk around the sheet: each on some photos."""
@@ -184,11 +195,7 @@ def _paper_extras(photo: Image.Image, rng: np.random.Generator, ink_height: int,
         strength = rng.uniform(0.25, 0.7)
         pixels = np.where(lines[..., None], pixels * (1 - strength * (1 - tone)), pixels)
     if rng.random() < 0.25:  # a hard shadow: a hand or a phone between the lamp and the page
-        angle = rng.uniform(0, 2 * np.pi)
-        side = np.cos(angle) * (xs - rng.uniform(0, width)) + np.sin(angle) * (ys - rng.uniform(0, height))
-        softness = rng.uniform(1.0, 0.04 * max(width, height))
-        shade = 1 - rng.uniform(0.25, 0.6) * 0.5 * (1 + np.tanh(side / (2 * softness)))  # a soft step
-        pixels = pixels * shade[..., None]
+        pixels = hard_shadow(pixels, rng)
     if rng.random() < 0.15:  # the desk around the sheet, darker and with some grain; the number is on the sheet
         x0, y0, x1, y1 = ink_box
         pad = ink_height // 3

@@ -34,6 +34,7 @@ from digitlab.vision.preprocess import (
     to_mnist,
 )
 from digitlab.vision.segment import Region, segment_digits
+from digitlab.vision.shadow import in_shadow
 
 # A digit must be at least this fraction of the image's shorter side tall (and
 # MIN_DIGIT_PIXELS working pixels): smaller marks are dust, texture or noise.
@@ -154,6 +155,9 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
                for region in segment_digits(ink_mask.mask, image_pixels=gray.size)]
     min_height = max(MIN_DIGIT_PIXELS, MIN_DIGIT_HEIGHT_FRACTION * min(gray.shape))
     regions = [region for region in regions if region.height >= min_height]
+    if canvas_tone is None:  # a photo: pieces of shadowed paper read as ink go (shadow.py)
+        paper_light = gray if dark_ink else 1.0 - gray
+        regions = [region for region in regions if not in_shadow(paper_light, region)]
     # A tilted line (a phone held at an angle) is leveled and segmented again: see deskew.py.
     angle = line_angle([region.box for region in regions])
     level_page = None

@@ -40,8 +40,8 @@ DEFAULT_MAX_PIXELS = 40_000_000
 # Every other decoder Pillow has (EPS through Ghostscript, PSD, DDS, the old IM, SGI, PPM, ...)
 # stays off: a file from a user is untrusted, and each decoder left on is code its bytes can reach.
 # Pillow's common formats first: Pillow.open goes through the list in order and, at the first format
-# whose plugin is not loaded yet, loads every plugin it has (about 60 ms, a third of `digitlab predict
-# one.jpg` in the lean install). With Image.preinit() (these four, a few ms) a photo or a PNG never
+# whose plugin is not loaded yet, loads every plugin it has, which `digitlab predict one.jpg` in the
+# lean install felt (benchmarks/install.py). With Image.preinit() (these four) a photo or a PNG never
 # gets that far; a TIFF or a WebP still opens.
 ACCEPTED_FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP")
 # Digits in a photo stay 30+ px tall at this size unless they are tiny in the frame,

@@ -12,11 +12,10 @@ ink on a dark ground, or the table's band along the border looks like one huge
 stroke, and nothing is read. Painting the table in the paper's own median tone
 makes such a photo look like a scan of the sheet; the pixels inside the sheet
 (the ink included) are not touched, so boxes and crops are unchanged. Marks in
-the surround much darker than it (by more than the sheet is brighter than it)
-are kept too (darker than the surround by more than the sheet is brighter than
-it, or by a good part of the surround's own level): a hard shadow across the
-sheet can pass for the table, and the digits written in it must not be painted
-away.
+the surround much darker than it (by more than the sheet is brighter than it,
+or by a good part of the surround's own level) are kept too: a hard shadow
+across the sheet can pass for the table, and the digits written in it must not
+be painted away.
 
 The sheet is the largest bright region of a thumbnail (Otsu's threshold), taken
 only when it is big, clearly brighter than what surrounds it, leaves most of
@@ -27,8 +26,9 @@ When the table shows along one or two sides only (the sheet then holds most
 of the border) or as a thin strip, it stays, and the binarized ink holds it as
 a band along the image's side: a band as tall as the digits passes for a row
 of touching digits and pushes the real ones out. without_border_bands drops
-the ink that runs along a side of the image; digits touch a side, if at all,
-with a few stroke widths.
+the ink that runs along a side of the image (digits touch a side, if at all,
+with a few stroke widths) and, at the border, ink far taller than the digits
+clear of it (a wedge of shadow in a corner).
 """
 
 from __future__ import annotations

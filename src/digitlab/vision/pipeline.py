@@ -77,15 +77,9 @@ class PageAnalysis:
 
 def _digit_input(ink: np.ndarray, region: Region) -> np.ndarray:
     """The region's ink (its own mask, slightly widened for anti-aliased edges) → MNIST 28×28."""
-    x0, y0, x1, y1 = region.box
-    pad = EDGE_PIXELS + 1
-    height, width = ink.shape
-    top, left = max(0, y0 - pad), max(0, x0 - pad)
-    bottom, right = min(height, y1 + pad), min(width, x1 + pad)
-    mask = np.zeros((bottom - top, right - left), dtype=bool)
-    mask[y0 - top:y1 - top, x0 - left:x1 - left] = region.mask
+    window, mask = region.padded(EDGE_PIXELS + 1, ink.shape)
     widened = dilate(mask, EDGE_PIXELS)
-    return to_mnist(ink[top:bottom, left:right] * widened, mask)
+    return to_mnist(ink[window] * widened, mask)
 
 
 def _moved(region: Region, dx: int, dy: int) -> Region:

@@ -89,6 +89,16 @@ class Region:
     def height(self) -> int:
         return self.box[3] - self.box[1]
 
+    def padded(self, pad: int, shape: tuple[int, int]) -> tuple[tuple[slice, slice], np.ndarray]:
+        """The box grown by `pad` pixels each way within an image of `shape`: its slices, and this mask in it."""
+        x0, y0, x1, y1 = self.box
+        height, width = shape
+        top, left = max(0, y0 - pad), max(0, x0 - pad)
+        bottom, right = min(height, y1 + pad), min(width, x1 + pad)
+        mask = np.zeros((bottom - top, right - left), dtype=bool)
+        mask[y0 - top:y1 - top, x0 - left:x1 - left] = self.mask
+        return (slice(top, bottom), slice(left, right)), mask
+
 
 @dataclass
 class _Group:

@@ -34,17 +34,11 @@ SHADOW_RING_SHARE = 0.3
 
 def in_shadow(paper_light: np.ndarray, region) -> bool:
     """Whether a segmented region of `paper_light` (ink dark, working pixels) is shadowed paper, not ink."""
-    x0, y0, x1, y1 = region.box
-    height, width = paper_light.shape
-    pad = RING_OUTER + 1
-    top, left = max(0, y0 - pad), max(0, x0 - pad)
-    bottom, right = min(height, y1 + pad), min(width, x1 + pad)
-    mask = np.zeros((bottom - top, right - left), dtype=bool)
-    mask[y0 - top:y1 - top, x0 - left:x1 - left] = region.mask
+    window, mask = region.padded(RING_OUTER + 1, paper_light.shape)
     ring = dilate(mask, RING_OUTER) & ~dilate(mask, RING_INNER)
     if not ring.any() or not mask.any():
         return False
-    crop = paper_light[top:bottom, left:right]
+    crop = paper_light[window]
     level = float(np.median(crop[mask]))
     share = float(np.mean(crop[ring] <= level * (1.0 + AS_DARK)))
     return share >= SHADOW_RING_SHARE

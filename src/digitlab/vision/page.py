@@ -134,28 +134,26 @@ def without_border_bands(ink_mask: InkMask) -> InkMask:
     if not (mask[0].any() or mask[-1].any() or mask[:, 0].any() or mask[:, -1].any()):
         return ink_mask
     labels, count = ndimage.label(mask, structure=np.ones((3, 3), dtype=int))
-    at_border, bands = set(), set()
+    # Per label (index 0 is paper): whether it touches the border, and whether it runs along a side.
+    at_border, bands = np.zeros(count + 1, dtype=bool), np.zeros(count + 1, dtype=bool)
     for side in (labels[0], labels[-1], labels[:, 0], labels[:, -1]):
         touching = np.bincount(side, minlength=count + 1)
-        touching[0] = 0
-        at_border.update(np.flatnonzero(touching).tolist())
-        bands.update(np.flatnonzero(touching >= BORDER_CONTACT_FRACTION * side.size).tolist())
-    objects = ndimage.find_objects(labels)
-    heights = np.array([0] + [rows.stop - rows.start for rows, _ in objects])
+        at_border |= touching > 0
+        bands |= touching >= BORDER_CONTACT_FRACTION * side.size
+    at_border[0] = bands[0] = False
+    heights = np.array([0] + [rows.stop - rows.start for rows, _ in ndimage.find_objects(labels)])
     areas = np.bincount(labels.ravel(), minlength=count + 1)
-    areas[0] = 0
-    inside = np.array([label for label in range(1, count + 1) if label not in at_border], dtype=int)
+    inside = np.flatnonzero(~at_border[1:]) + 1
     if inside.size:  # specks left out
         inside = inside[areas[inside] >= SPECK_AREA_FRACTION * areas[inside].max()]
     if inside.size < MIN_PIECES_INSIDE:
         # A digit cut by a tight crop (a scan filling its frame) beside a loose piece of it: left alone.
         return ink_mask
     # The pieces clear of the border set what a digit's height is here.
-    typical = float(np.median(heights[inside]))
-    bands.update(label for label in at_border if heights[label] > TALL_PIECE_HEIGHTS * typical)
-    if not bands:
+    bands |= at_border & (heights > TALL_PIECE_HEIGHTS * float(np.median(heights[inside])))
+    if not bands.any():
         return ink_mask
-    kept = mask & ~np.isin(labels, sorted(bands))
+    kept = mask & ~bands[labels]
     rows = np.flatnonzero(kept.any(axis=1))
     if rows.size == 0:
         return ink_mask

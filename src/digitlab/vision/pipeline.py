@@ -133,7 +133,8 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
         gray = decoded.gray
         dark_ink = has_dark_ink(gray)
         background = np.float32(canvas_tone if dark_ink else 1.0 - canvas_tone)
-        ink, ink_mask = ink_against(gray if dark_ink else 1.0 - gray, background), None
+        ink = ink_against(gray if dark_ink else 1.0 - gray, background)
+        ink_mask = binarize_box(ink)
     else:
         decoded = at_working_size(decoded)
         # A sheet photographed on a table: the table painted in the paper's tone (page.py).
@@ -141,8 +142,6 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
         dark_ink = has_dark_ink(gray) or not light_ink_is_strokes(gray)
         ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)
         ink_mask = without_border_bands(ink_mask or binarize_box(ink))
-    if ink_mask is None:
-        ink_mask = binarize_box(ink)
     threshold = ink_mask.threshold
     # Segmented inside the box around the ink (a drawing is mostly blank canvas), then moved back.
     regions = [_moved(region, ink_mask.left, ink_mask.top)

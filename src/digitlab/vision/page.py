@@ -69,9 +69,9 @@ BORDER_CONTACT_FRACTION = 0.3
 TALL_PIECE_HEIGHTS, SPECK_AREA_FRACTION = 2.0, 0.04
 # Both need at least this many pieces clear of the border (specks left out): with fewer, the ink at the
 # border may be the digit itself, cut by a tight crop, and what is clear of it a loose piece of it (low-
-# resolution scans of 1,000 MNIST validation digits: 89.1% read right with one, 90.1% with two, as without
-# the border rules; lines found in validation photos, benchmarks/line_finding.py: 93.2% with one, 92.6%
-# with two).
+# resolution scans, `benchmarks/readers_validation.py --photos 0 --scans 1000`: 90.1% read right with two,
+# as without the border rules, 89.1% with one; lines found in validation photos, benchmarks/line_finding.py:
+# 92.6% with two, 93.2% with one).
 MIN_PIECES_INSIDE = 2
 
 

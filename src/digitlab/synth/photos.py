@@ -68,6 +68,7 @@ class SyntheticPhoto:
     text: str  # the number drawn, "" for non-digits
     jpeg: bytes
     kind: str = "number"  # number, letter, scribble, blank, noise
+    spacing: str = ""  # a number strip's spacing style (digitlab.synth.strips.SPACING), for error breakdowns
 
 
 @lru_cache(maxsize=1)

@@ -15,7 +15,9 @@ Each epoch is followed by reading every validation strip (best path); the
 weights of the best epoch by exact numbers are kept as `best.weights.h5` and
 saved as `model.keras` at the end, with `training.json` (the history and the
 figures). A checkpoint after every epoch lets `--resume` continue a killed run.
-Keras on JAX, through Keras' stateless API, one compiled step per bucket width.
+Keras on JAX, through Keras' stateless API, one compiled step per bucket width;
+the compiled programs are kept in the data cache (DIGITLAB_CACHE/jax), so a
+resumed run, or a new one of the same shape and learning rate, skips compiling.
 `--init-from` starts from a trained line reader's model.keras (its own
 architecture and frame width) instead of build_line_reader's fresh weights.
 """
@@ -33,7 +35,7 @@ from digitlab.formats import atomic_path, read_json, rundir, write_json_atomic
 from digitlab.models.line_reader import BLANK, FRAME_WIDTH, build_line_reader
 from digitlab.recognize.ctc import best_path_text
 from digitlab.synth.strip_data import StripSet, line_strips
-from digitlab.train.fast.engine import stateless_state, write_back
+from digitlab.train.fast.engine import enable_compilation_cache, stateless_state, write_back
 from digitlab.vision.line import MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE
 
 # Strips are padded to the next of these widths: few shapes, so few compilations.
@@ -170,6 +172,8 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
         history = json.loads((out / HISTORY).read_text())["history"]
         # The learning-rate schedule goes on where it stopped (Adam's moments start again from zero).
         optimizer.iterations.assign(len(history) * steps_per_epoch)
+    # A program per bucket width, each compiled for seconds: kept on disk, a resumed or repeated run skips that.
+    enable_compilation_cache()
     train_step, predict = _programs(model, optimizer)
     state = stateless_state(model, optimizer)
     best = max((entry["validation"]["exact"] for entry in history), default=-1.0)

@@ -78,23 +78,27 @@ def _chunk(seeds: list[int]) -> list[tuple[int, str, str, float]]:
     return rows
 
 
-def write_blanks(folder: Path, count: int) -> list[Path]:
-    """Blank sheets under a hard shadow (the training generator's paper, light, shadow and JPEG), as files."""
+def shadowed_blank(seed: int) -> bytes:
+    """A JPEG of a blank sheet under a hard shadow (the training generator's paper, light, shadow and JPEG)."""
     from digitlab.synth.photos import as_jpeg, compose_photo
     from digitlab.synth.strips import hard_shadow
     from PIL import Image
 
+    rng = np.random.default_rng(seed)
+    height = int(rng.integers(20, 80))
+    nothing = np.zeros((2 * height, int(height * rng.uniform(3, 8))), np.float32)
+    side = min(800, nothing.shape[1] * rng.uniform(1.2, 4.0))
+    photo = compose_photo(nothing, rng, (int(side), int(side * rng.uniform(0.3, 0.8))))
+    shadowed = hard_shadow(np.asarray(photo, dtype=np.float32) / 255.0, rng)
+    return as_jpeg(Image.fromarray((np.clip(shadowed, 0, 1) * 255).astype(np.uint8)), rng)[1]
+
+
+def write_blanks(folder: Path, count: int) -> list[Path]:
+    """BLANK_SEED onwards: `count` shadowed_blank sheets, as files."""
     paths = []
     for seed in range(BLANK_SEED, BLANK_SEED + count):
-        rng = np.random.default_rng(seed)
-        height = int(rng.integers(20, 80))
-        nothing = np.zeros((2 * height, int(height * rng.uniform(3, 8))), np.float32)
-        side = min(800, nothing.shape[1] * rng.uniform(1.2, 4.0))
-        photo = compose_photo(nothing, rng, (int(side), int(side * rng.uniform(0.3, 0.8))))
-        shadowed = hard_shadow(np.asarray(photo, dtype=np.float32) / 255.0, rng)
-        _, data = as_jpeg(Image.fromarray((np.clip(shadowed, 0, 1) * 255).astype(np.uint8)), rng)
         paths.append(folder / f"blank-{seed}.jpg")
-        paths[-1].write_bytes(data)
+        paths[-1].write_bytes(shadowed_blank(seed))
     return paths
 
 

@@ -140,17 +140,19 @@ def test_blank_paper_and_a_scribble_are_refused():
 
 def test_auto_reads_a_lone_digit_with_the_classifier_and_a_number_with_the_line_reader():
     from digitlab.recognize import DigitReading, ReadResult
-    from digitlab.recognize.recognizer import combined_reading
+    from digitlab.recognize.recognizer import LONE_DIGIT_IMAGE_SIDE, combined_reading
 
     def reading(text: str, refused: bool = False) -> ReadResult:
         digits = [DigitReading(int(c), 0.9, (0, 0, 1, 1), [0.1] * 10, np.zeros((28, 28))) for c in text]
         return ReadResult("" if refused else text, 0.9, digits)
 
-    assert combined_reading(reading("7"), reading("1")).prediction == "7"  # a lone digit: the classifier's
-    assert combined_reading(reading("7"), reading("")).prediction == "7"
-    assert combined_reading(reading("7"), reading("71")).prediction == "71"  # the line reader saw two
-    assert combined_reading(reading("12"), reading("102")).prediction == "102"  # a number: the line reader's
-    assert combined_reading(reading("7", refused=True), reading("")).prediction == ""  # refused: the line's
+    photo_side, scan_side = 400, LONE_DIGIT_IMAGE_SIDE
+    assert combined_reading(reading("7"), reading("1"), photo_side).prediction == "7"  # a lone digit: the classifier's
+    assert combined_reading(reading("7"), reading(""), scan_side).prediction == "7"  # a scan the line reader missed
+    assert combined_reading(reading("7"), reading(""), photo_side).prediction == ""  # a photo of no number: refused
+    assert combined_reading(reading("7"), reading("71"), scan_side).prediction == "71"  # the line reader saw two
+    assert combined_reading(reading("12"), reading("102"), photo_side).prediction == "102"  # a number: the line's
+    assert combined_reading(reading("7", refused=True), reading(""), scan_side).prediction == ""  # refused: the line's
     auto = Recognizer()
     assert auto.info["reader"] == "auto" and auto.line_reader is not None
     data, _ = _photo([_digit(7), _digit(1), _digit(6), _digit(0)], [-6, 30, 30])

@@ -12,7 +12,7 @@ import json
 
 from digitlab import __version__
 from digitlab.formats import LR_SCHEDULES
-from digitlab.recognize import READERS, RUNTIMES
+from digitlab.recognize import LONE_DIGIT_IMAGE_SIDE, READERS, RUNTIMES
 
 DATASET_CHOICES = ("mnist", "fashion")
 # The sections of benchmarks/run.py (a test keeps the two lists the same).
@@ -66,7 +66,8 @@ def _add_reader_option(parser: argparse.ArgumentParser, default: str | None = "a
         "--reader", choices=READERS, default=default,
         help="how photos and scans are read: line (the line reader: the whole number at once, recognition decides "
              "where the digits are), segments (cut into digits first, each classified by --model) or auto (the line "
-             "reader, but a lone digit the segmentation finds is read by the classifier; segments when --model names "
+             "reader, but a lone digit the segmentation finds is read by the classifier where the line reader sees one "
+             f"digit too, or none in a scan of at most {LONE_DIGIT_IMAGE_SIDE} pixels; segments when --model names "
              "a classifier or no line reader is installed)"
              + ("" if default else " (default: auto; DIGITLAB_READER)"),
     )

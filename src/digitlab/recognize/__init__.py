@@ -18,7 +18,14 @@ is chosen. `Recognizer(runtime="onnx-int8")` runs the model's int8 twin
 """
 
 from digitlab.recognize.line_reader import LINE_READER, READERS, LineReader, find_line_reader
-from digitlab.recognize.recognizer import REJECT_BELOW, DigitReading, ImageError, ReadResult, Recognizer
+from digitlab.recognize.recognizer import (
+    LONE_DIGIT_IMAGE_SIDE,
+    REJECT_BELOW,
+    DigitReading,
+    ImageError,
+    ReadResult,
+    Recognizer,
+)
 from digitlab.recognize.runtimes import (
     INT8_FILE,
     ONNX_FILE,
@@ -35,6 +42,6 @@ from digitlab.recognize.temperature import apply_temperature
 
 __all__ = [
     "DigitReading", "EnsembleRuntime", "LINE_READER", "LineReader", "READERS", "find_line_reader", "INT8_FILE", "ImageError", "KerasRuntime", "ONNX_FILE", "OnnxRuntime",
-    "QUANTIZATION_KEY", "REJECT_BELOW", "RUNTIMES",
+    "LONE_DIGIT_IMAGE_SIDE", "QUANTIZATION_KEY", "REJECT_BELOW", "RUNTIMES",
     "ReadResult", "Recognizer", "SOURCE_SHA256_KEY", "apply_temperature", "onnx_twin", "open_runtime",
 ]

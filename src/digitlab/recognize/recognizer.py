@@ -225,7 +225,8 @@ class Recognizer:
                 results.append(item)
                 continue
             by_line = self._line_result(item) if self.reader != "segments" else None
-            result = combined_reading(by_segments, by_line) if self.reader == "auto" else by_segments or by_line
+            result = (combined_reading(by_segments, by_line, max(item.decoded.original_size))
+                      if self.reader == "auto" else by_segments or by_line)
             if not result.digits and item.note:
                 result.note = item.note
             if debug_path is not None:
@@ -255,19 +256,29 @@ class Recognizer:
         return self._judged(digits, self.line_reject_below)
 
 
-def combined_reading(by_segments: ReadResult, by_line: ReadResult) -> ReadResult:
+# An image at most this many pixels on its longest side is a scan or thumbnail of one digit, which the
+# classifier (trained on 28×28 digits) reads and the line reader (trained on photos of numbers) may miss.
+LONE_DIGIT_IMAGE_SIDE = 64
+
+
+def combined_reading(by_segments: ReadResult, by_line: ReadResult, image_side: int,
+                     lone_digit_side: int = LONE_DIGIT_IMAGE_SIDE) -> ReadResult:
     """The reading "auto" gives: the line reader's, except for a lone digit the classifier read.
 
     The classifier reads one isolated digit better than the line reader (above all
     low-resolution scans); the line reader reads whole numbers far better (touching,
     broken and widely spaced digits) and refuses what is no number. So when the
-    segmentation found exactly one digit, the classifier read it (above its reject
-    threshold) and the line reader saw at most one digit, the classifier's reading is
-    given; otherwise the line reader's. Chosen on validation data only (MNIST training
-    digits 54,000-59,999 in synthetic photos and as low-resolution scans, and non-numbers),
+    segmentation found exactly one digit and the classifier read it (above its reject
+    threshold), the classifier's reading is given if the line reader saw one digit too,
+    or saw none in an image at most `lone_digit_side` pixels on its longest side
+    (`image_side`); otherwise the line reader's. In a larger image the line reader's
+    "nothing" stands: there the classifier's lone digit was mostly a letter, a scribble,
+    an object or a shadow. Chosen on validation data only (MNIST training digits
+    54,000-59,999 in synthetic photos and as low-resolution scans, and things to refuse),
     against taking the more confident of the two and other rules: see docs/reading-images.md.
     """
-    if len(by_segments.digits) == 1 and by_segments.prediction and len(by_line.digits) <= 1:
+    if len(by_segments.digits) == 1 and by_segments.prediction and (
+            len(by_line.digits) == 1 or (not by_line.digits and image_side <= lone_digit_side)):
         return by_segments
     return by_line
 

@@ -34,8 +34,8 @@ from line_finding import BLANK_SEED, shadowed_blank
 
 from digitlab.data import load_dataset, load_mnist, validation_start
 from digitlab.recognize import Recognizer
-from digitlab.recognize.recognizer import LONE_DIGIT_IMAGE_SIDE, combined_reading
-from digitlab.synth import render_low_resolution, render_non_digit
+from digitlab.recognize.recognizer import LONE_DIGIT_IMAGE_SIDE, combined_reading, one_digit_image
+from digitlab.synth import render_low_resolution, render_mnist_drawing, render_non_digit
 from digitlab.synth.photos import as_jpeg, compose_photo
 from digitlab.synth.strip_data import SPLIT_SEEDS, validation_digit_source
 from digitlab.synth.strips import render_number_photo
@@ -43,9 +43,12 @@ from digitlab.vision import ImageError, analyze
 
 # Far past the validation strips the line reader's calibration used (SPLIT_SEEDS["validation"] onwards).
 FIRST_SEED = SPLIT_SEEDS["validation"] + 100_000
-# Seeds of the other things to refuse: past the photos above, and past line_finding.py's blank sheets.
+# Seeds of the other things to refuse: past the photos above, and past line_finding.py's blank sheets;
+# and of photos of one digit (the photos above are mostly numbers).
 NON_DIGIT_SEED, SHADOWED_BLANK_SEED = SPLIT_SEEDS["validation"] + 300_000, BLANK_SEED + 100_000
-TO_READ = ("number", "single", "scan")
+SINGLE_SEED = SPLIT_SEEDS["validation"] + 400_000
+DRAWING_SIDE = 200  # the web page's drawings (benchmarks/drawings.py)
+TO_READ = ("number", "single", "scan", "drawing")
 TO_REFUSE = ("scribble", "letter", "blank", "noise", "shadowed blank", "object")
 KINDS = TO_READ + TO_REFUSE
 
@@ -69,15 +72,13 @@ def _lone_digit_when_the_line_reader_sees_at_most_one(by_segments, by_line, anal
 
 
 def _lone_digit_in_an_image_at_most(side: int):
-    """combined_reading's rule with `side` for LONE_DIGIT_IMAGE_SIDE."""
-    return lambda by_segments, by_line, analysis: combined_reading(
-        by_segments, by_line, max(analysis.decoded.original_size), lone_digit_side=side)
-
-
-def _lone_digit_the_more_confident(by_segments, by_line, analysis):
-    if len(by_segments.digits) == 1 and by_segments.prediction and len(by_line.digits) == 1:
-        return _more_confident(by_segments, by_line, analysis)
-    return combined_reading(by_segments, by_line, max(analysis.decoded.original_size))
+    """The classifier's lone digit where the line reader sees one too, or none in an image at most `side` px."""
+    def rule(by_segments, by_line, analysis):
+        if len(by_segments.digits) == 1 and by_segments.prediction and (
+                len(by_line.digits) == 1 or (not by_line.digits and max(analysis.decoded.original_size) <= side)):
+            return by_segments
+        return by_line
+    return rule
 
 
 RULES = {
@@ -87,11 +88,11 @@ RULES = {
     "line; a lone digit by the classifier when the line reader sees one": _lone_digit_when_both_see_one,
     "line; a lone digit by the classifier when the line reader sees at most one (auto until 2026-12-07)":
         _lone_digit_when_the_line_reader_sees_at_most_one,
-    **{f"line; a lone digit by the classifier when the line reader sees one, or none in an image at most {side} px"
-       + (" (auto)" if side == LONE_DIGIT_IMAGE_SIDE else ""): _lone_digit_in_an_image_at_most(side)
-       for side in (48, LONE_DIGIT_IMAGE_SIDE, 96, 128)},
-    f"line; a lone digit by the classifier when the line reader sees none in an image at most "
-    f"{LONE_DIGIT_IMAGE_SIDE} px, the more confident of the two when both see one": _lone_digit_the_more_confident,
+    **{f"line; a lone digit by the classifier when the line reader sees one, or none in an image at most {side} px":
+       _lone_digit_in_an_image_at_most(side) for side in (48, 64, 96, 128)},
+    f"line; a lone digit: the more confident reading when the line reader sees one, the classifier's when it "
+    f"sees none in an image at most {LONE_DIGIT_IMAGE_SIDE} px or a drawing (auto)":
+        lambda by_segments, by_line, analysis: combined_reading(by_segments, by_line, one_digit_image(analysis)),
 }
 
 
@@ -112,19 +113,27 @@ def _object_photo(image: np.ndarray, seed: int) -> bytes:
                    rng)[1]
 
 
-def validation_items(photos: int, scans: int, others: int) -> list[tuple[str, str, object]]:
-    """(kind, truth, analysis) for the validation photos and scans, and `others` of each other thing to refuse."""
+def validation_items(photos: int, singles: int, scans: int, drawings: int, others: int
+                     ) -> list[tuple[str, str, object]]:
+    """(kind, truth, analysis) for the validation photos, single digits, scans and drawings, and `others`
+    of each other thing to refuse."""
     items = []
     digits = validation_digit_source()
     for seed in range(FIRST_SEED, FIRST_SEED + photos):
         photo, _ = render_number_photo(seed, digits, text="" if seed % 6 == 5 else None)
         kind = "scribble" if not photo.text else ("single" if len(photo.text) == 1 else "number")
         items.append((kind, photo.text, analyze(photo.jpeg)))
+    for seed in range(SINGLE_SEED, SINGLE_SEED + singles):
+        photo, _ = render_number_photo(seed, digits, text=str(seed % 10))
+        items.append(("single", photo.text, analyze(photo.jpeg)))
     (images, labels), _ = load_mnist()
     start = validation_start(len(images))
     rng = np.random.default_rng(5)
     for index in range(start, start + scans):
         items.append(("scan", str(labels[index]), analyze(render_low_resolution(images[index], rng))))
+    # Drawings as the web page sends them (200 px), from the validation digits the scans did not use.
+    for index in range(start + scans, start + scans + drawings):
+        items.append(("drawing", str(labels[index]), analyze(render_mnist_drawing(images[index], DRAWING_SIDE))))
     wanted, seed = {"letter": others, "blank": others, "noise": others}, NON_DIGIT_SEED
     while any(wanted.values()):
         sample = render_non_digit(seed)
@@ -148,13 +157,15 @@ def _said(reading) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=600, help="validation photos (default 600)")
+    parser.add_argument("--singles", type=int, default=300, help="more photos of one digit (default 300)")
     parser.add_argument("--scans", type=int, default=400, help="validation digits as low-resolution scans (400)")
+    parser.add_argument("--drawings", type=int, default=1000, help="validation digits as drawings (1000)")
     parser.add_argument("--others", type=int, default=100,
                         help="images of each other kind to refuse: letters, blank, noise, shadowed blank, objects")
     parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
     args = parser.parse_args()
     ensure_data()
-    items = validation_items(args.photos, args.scans, args.others)
+    items = validation_items(args.photos, args.singles, args.scans, args.drawings, args.others)
     analyses = [analysis for _, _, analysis in items]
     by_segments = Recognizer(reader="segments").read_analyses(analyses)
     by_line = Recognizer(reader="line").read_analyses(analyses)
@@ -165,15 +176,17 @@ def main() -> None:
         f"- Date, machine: {machine_line()}",
         f"- Command: `{' '.join(['python', 'benchmarks/readers_validation.py', *sys.argv[1:]])}`",
         f"- Data: {args.photos} photos from the line reader's generator with MNIST validation digits "
-        f"(seeds {FIRST_SEED}…; {counts['number']} numbers of 2–8 digits, {counts['single']} single digits, "
-        f"{counts['scribble']} scribbles), {counts['scan']} MNIST validation digits as low-resolution scans, "
+        f"(seeds {FIRST_SEED}…; {counts['number']} numbers of 2–8 digits, {counts['single'] - args.singles} "
+        f"single digits, {counts['scribble']} scribbles) and {args.singles} more of one digit (seeds {SINGLE_SEED}…), "
+        f"{counts['scan']} MNIST validation digits as low-resolution scans and {counts['drawing']} others as "
+        f"{DRAWING_SIDE}-px drawings, "
         f"and {args.others} each of letters, blank paper, noise (seeds {NON_DIGIT_SEED}…), blank sheets under a "
         f"hard shadow (seeds {SHADOWED_BLANK_SEED}…) and Fashion-MNIST training objects on paper.",
-        "- Each cell: numbers, digits and scans read exactly right; things to refuse refused.",
+        "- Each cell: numbers, digits, scans and drawings read exactly right; things to refuse refused.",
         "",
         # The docs include the table (docs/reading-images.md) between these markers (pymdownx.snippets sections).
         "<!-- --8<-- [start:table] -->",
-        "| rule | numbers | single digits | scans | " + " | ".join(TO_REFUSE) + " | all refused |",
+        "| rule | numbers | single digits | scans | drawings | " + " | ".join(TO_REFUSE) + " | all refused |",
         "|---|" + "---:|" * (len(KINDS) + 1),
     ]
     for name, rule in RULES.items():

@@ -140,19 +140,34 @@ def test_blank_paper_and_a_scribble_are_refused():
 
 def test_auto_reads_a_lone_digit_with_the_classifier_and_a_number_with_the_line_reader():
     from digitlab.recognize import DigitReading, ReadResult
-    from digitlab.recognize.recognizer import LONE_DIGIT_IMAGE_SIDE, combined_reading
+    from digitlab.recognize.recognizer import combined_reading
 
-    def reading(text: str, refused: bool = False) -> ReadResult:
-        digits = [DigitReading(int(c), 0.9, (0, 0, 1, 1), [0.1] * 10, np.zeros((28, 28))) for c in text]
-        return ReadResult("" if refused else text, 0.9, digits)
+    def reading(text: str, refused: bool = False, confidence: float = 0.9) -> ReadResult:
+        digits = [DigitReading(int(c), confidence, (0, 0, 1, 1), [0.1] * 10, np.zeros((28, 28))) for c in text]
+        return ReadResult("" if refused else text, confidence, digits)
 
-    photo_side, scan_side = 400, LONE_DIGIT_IMAGE_SIDE
-    assert combined_reading(reading("7"), reading("1"), photo_side).prediction == "7"  # a lone digit: the classifier's
-    assert combined_reading(reading("7"), reading(""), scan_side).prediction == "7"  # a scan the line reader missed
-    assert combined_reading(reading("7"), reading(""), photo_side).prediction == ""  # a photo of no number: refused
-    assert combined_reading(reading("7"), reading("71"), scan_side).prediction == "71"  # the line reader saw two
-    assert combined_reading(reading("12"), reading("102"), photo_side).prediction == "102"  # a number: the line's
-    assert combined_reading(reading("7", refused=True), reading(""), scan_side).prediction == ""  # refused: the line's
+    photo, scan = False, True  # a photo, or an image of one digit (recognizer.one_digit_image)
+    # One digit each: the more confident reading.
+    assert combined_reading(reading("7", confidence=0.95), reading("1"), photo).prediction == "7"
+    assert combined_reading(reading("7"), reading("1", confidence=0.95), photo).prediction == "1"
+    assert combined_reading(reading("7"), reading("1", refused=True, confidence=0.95), photo).prediction == "7"
+    assert combined_reading(reading("7"), reading(""), scan).prediction == "7"  # a scan the line reader missed
+    assert combined_reading(reading("7"), reading(""), photo).prediction == ""  # a photo of no number: refused
+    assert combined_reading(reading("7"), reading("71"), scan).prediction == "71"  # the line reader saw two
+    assert combined_reading(reading("12"), reading("102"), photo).prediction == "102"  # a number: the line's
+    assert combined_reading(reading("7", refused=True), reading(""), scan).prediction == ""  # refused: the line's
+
+    from digitlab.recognize.recognizer import LONE_DIGIT_IMAGE_SIDE, one_digit_image
+    from digitlab.vision import analyze
+    from digitlab.synth import render_mnist_drawing
+
+    seven = _digit(7)
+    small = Image.fromarray(255 - seven).resize((LONE_DIGIT_IMAGE_SIDE, LONE_DIGIT_IMAGE_SIDE))
+    buffer = io.BytesIO()
+    small.save(buffer, format="PNG")
+    assert one_digit_image(analyze(render_mnist_drawing(seven, 200)))  # a drawing: the canvas path
+    assert one_digit_image(analyze(buffer.getvalue()))  # a small scan
+    assert not one_digit_image(analyze(_photo([seven, _digit(1)], [30])[0]))  # a photo
     auto = Recognizer()
     assert auto.info["reader"] == "auto" and auto.line_reader is not None
     data, _ = _photo([_digit(7), _digit(1), _digit(6), _digit(0)], [-6, 30, 30])

@@ -66,8 +66,10 @@ def _add_reader_option(parser: argparse.ArgumentParser, default: str | None = "a
         "--reader", choices=READERS, default=default,
         help="how photos and scans are read: line (the line reader: the whole number at once, recognition decides "
              "where the digits are), segments (cut into digits first, each classified by --model) or auto (the line "
-             "reader, but a lone digit the segmentation finds is read by the classifier where the line reader sees one "
-             f"digit too, or none in a scan of at most {LONE_DIGIT_IMAGE_SIDE} pixels; segments when --model names "
+             "reader; for a lone digit the segmentation finds, the classifier's reading when it is the more confident, "
+             f"or when the line reader sees none in a drawing or a scan (at most {LONE_DIGIT_IMAGE_SIDE} pixels); "
+             "segments when "
+             "--model names "
              "a classifier or no line reader is installed)"
              + ("" if default else " (default: auto; DIGITLAB_READER)"),
     )

@@ -225,7 +225,7 @@ class Recognizer:
                 results.append(item)
                 continue
             by_line = self._line_result(item) if self.reader != "segments" else None
-            result = (combined_reading(by_segments, by_line, max(item.decoded.original_size))
+            result = (combined_reading(by_segments, by_line, one_digit_image(item))
                       if self.reader == "auto" else by_segments or by_line)
             if not result.digits and item.note:
                 result.note = item.note
@@ -261,25 +261,35 @@ class Recognizer:
 LONE_DIGIT_IMAGE_SIDE = 64
 
 
-def combined_reading(by_segments: ReadResult, by_line: ReadResult, image_side: int,
-                     lone_digit_side: int = LONE_DIGIT_IMAGE_SIDE) -> ReadResult:
+def one_digit_image(analysis) -> bool:
+    """Whether an analysed image is the kind that holds one digit, where the classifier's reading stands
+    even if the line reader sees none: a drawing or clean scan (the canvas path), or an image at most
+    LONE_DIGIT_IMAGE_SIDE pixels on its longest side."""
+    return analysis.canvas or max(analysis.decoded.original_size) <= LONE_DIGIT_IMAGE_SIDE
+
+
+def combined_reading(by_segments: ReadResult, by_line: ReadResult, digit_image: bool) -> ReadResult:
     """The reading "auto" gives: the line reader's, except for a lone digit the classifier read.
 
-    The classifier reads one isolated digit better than the line reader (above all
-    low-resolution scans); the line reader reads whole numbers far better (touching,
-    broken and widely spaced digits) and refuses what is no number. So when the
-    segmentation found exactly one digit and the classifier read it (above its reject
-    threshold), the classifier's reading is given if the line reader saw one digit too,
-    or saw none in an image at most `lone_digit_side` pixels on its longest side
-    (`image_side`); otherwise the line reader's. In a larger image the line reader's
-    "nothing" stands: there the classifier's lone digit was mostly a letter, a scribble,
-    an object or a shadow. Chosen on validation data only (MNIST training digits
-    54,000-59,999 in synthetic photos and as low-resolution scans, and things to refuse),
-    against taking the more confident of the two and other rules: see docs/reading-images.md.
+    The classifier reads one isolated digit about as well as the line reader, and
+    low-resolution scans and drawings better; the line reader reads whole numbers far
+    better (touching, broken and widely spaced digits) and refuses what is no number.
+    So when the segmentation found exactly one digit and the classifier read it (above
+    its reject threshold): if the line reader saw one digit too, the more confident of
+    the two readings is given; if it saw none, the classifier's, but only in a
+    `digit_image` (one_digit_image: a drawing, a clean scan, or a scan or thumbnail of
+    at most LONE_DIGIT_IMAGE_SIDE pixels). In a photo the line reader's "nothing"
+    stands: there the classifier's lone digit was mostly a letter, a scribble, an
+    object or a shadow. Otherwise the line reader's reading. Chosen on validation data
+    only (MNIST training digits 54,000-59,999 in synthetic photos, as low-resolution
+    scans and as drawings, and things to refuse), against other rules: see
+    docs/reading-images.md.
     """
-    if len(by_segments.digits) == 1 and by_segments.prediction and (
-            len(by_line.digits) == 1 or (not by_line.digits and image_side <= lone_digit_side)):
-        return by_segments
+    if len(by_segments.digits) == 1 and by_segments.prediction:
+        if len(by_line.digits) == 1:
+            return by_line if by_line.prediction and by_line.confidence >= by_segments.confidence else by_segments
+        if not by_line.digits and digit_image:
+            return by_segments
     return by_line
 
 

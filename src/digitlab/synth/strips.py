@@ -43,10 +43,11 @@ PHOTO_MAX_SIDE = 800
 # Spacing between neighbouring digits, in digit heights: (low, high) per style, and how often each style is.
 SPACING = {"overlapping": (-0.15, -0.02), "touching": (-0.02, 0.04), "tight": (0.04, 0.15),
            "normal": (0.15, 0.4), "wide": (0.4, 1.0)}
-# Overlapping digits were the rarest style (8 %) and the worst read: the shipped reader (trained with
-# weights 0.08, 0.17, 0.25, 0.3, 0.2) read 82.5 % of 291 validation numbers written overlapping, 90.5-92.3 %
-# of every other style, merges being most of the difference (8.2 % against 1.2-3.0 %);
-# `python benchmarks/line_errors.py models/line-reader/model.onnx`. So overlapping is drawn twice as often.
+# Overlapping digits were the rarest style (8 % of numbers) and the worst read: on validation photos the
+# reader trained with weights (0.08, 0.17, 0.25, 0.3, 0.2) read 85.2 % of 576 numbers written overlapping
+# exactly, 90.9-93.0 % of every other style, merges making most of the difference (5.9 % against 1.5-2.7 %):
+# benchmarks/RESULTS-line-errors.md, `python benchmarks/line_errors.py` with the line reader of commit 5adabb7.
+# So overlapping is drawn twice as often.
 SPACING_WEIGHTS = (0.16, 0.17, 0.23, 0.26, 0.18)
 # How often a digit's stroke has a gap, and how often the pen breaks it into pieces.
 GAP_CHANCE, PIECES_CHANCE = 0.2, 0.06

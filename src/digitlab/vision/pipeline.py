@@ -66,6 +66,7 @@ class PageAnalysis:
     stages: dict[str, np.ndarray] = field(default_factory=dict)  # only with keep_stages=True
     line: LineStrip | None = None  # the line of digits as one strip (line.py), None when no digit was found
     level_page: LevelPage | None = None  # the leveled line when it was tilted (the strip is cut from it)
+    canvas: bool = False  # read on the canvas path (canvas.py): a drawing or a clean scan on an even tone
 
     def strip_box(self, x0: int, x1: int) -> tuple[int, int, int, int]:
         """Strip columns [x0, x1) of `line` → their box in the original image's pixels."""
@@ -168,7 +169,7 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
         line = cut_strip(ink, line_boxes(ink_mask.full(), [region.box for region in regions]), threshold)
     note = "" if digits else ("no ink found" if not ink_mask.mask.any() else "no digit-like marks found")
     analysis = PageAnalysis(decoded, dark_ink, threshold, digits, note, tilt=angle, line=line,
-                            level_page=level_page)
+                            level_page=level_page, canvas=canvas_tone is not None)
     if keep_stages:
         background = as_background_image(background, gray.shape)
         analysis.stages = {

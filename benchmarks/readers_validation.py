@@ -8,18 +8,20 @@ Usage:
 Validation data, never the held-out numbers or a test seed: photos made by the
 line reader's training generator (digitlab.synth.strips) with MNIST's
 validation digits (training images 54,000–59,999) and no font, every sixth one
-a scribble to refuse; MNIST validation digits as low-resolution scans
-(digitlab.synth.render_low_resolution), the kind of image the line reader
-reads worst; and more things to refuse, each from seeds or images no other
-benchmark uses: letters and symbols in handwriting fonts, blank paper and
-noise (digitlab.synth.render_non_digit), blank sheets under a hard shadow
+a scribble to refuse, and more photos of one digit; MNIST validation digits
+as low-resolution scans (digitlab.synth.render_low_resolution), the kind of
+image the line reader reads worst, and as drawings the way the web page sends
+them; and more things to refuse, each from seeds or images no other benchmark
+uses: letters and symbols in handwriting fonts, blank paper and noise
+(digitlab.synth.render_non_digit), blank sheets under a hard shadow
 (line_finding.shadowed_blank), and objects: Fashion-MNIST training images
 (clothes, shoes, bags) photographed on paper. Each image is analysed once and
 read by both readers; the rules below combine the two readings. The rule
-`auto` uses (digitlab.recognize.recognizer.combined_reading) reads the most
-numbers without a loss against `segments` (the reader before the line
-reader) on digits and scans, and refuses what is no number about as well as
-the line reader.
+`auto` uses (digitlab.recognize.recognizer.combined_reading) reads numbers as
+well as the line reader, single digits, scans and drawings at least as well
+as `segments` (the reader before the line reader), and refuses what is no
+number about as well as the line reader: the only rule of the table that does
+all four.
 """
 
 from __future__ import annotations

@@ -68,9 +68,7 @@ def _add_reader_option(parser: argparse.ArgumentParser, default: str | None = "a
              "where the digits are), segments (cut into digits first, each classified by --model) or auto (the line "
              "reader; for a lone digit the segmentation finds, the classifier's reading when it is the more confident, "
              f"or when the line reader sees none in a drawing or a scan (at most {LONE_DIGIT_IMAGE_SIDE} pixels); "
-             "segments when "
-             "--model names "
-             "a classifier or no line reader is installed)"
+             "segments when --model names a classifier or no line reader is installed)"
              + ("" if default else " (default: auto; DIGITLAB_READER)"),
     )
 

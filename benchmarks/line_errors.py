@@ -40,9 +40,8 @@ KINDS = ("exact", "merge", "split", "misread")
 
 def _strips(seeds: range) -> list[tuple[np.ndarray, str, str]]:
     """(strip, number, spacing style) of each number photo among `seeds` whose line the pipeline finds."""
-    from digitlab.synth.strip_data import found_the_line, validation_digit_source
+    from digitlab.synth.strip_data import photo_strip, validation_digit_source
     from digitlab.synth.strips import render_number_photo
-    from digitlab.vision import ImageError, analyze
 
     digits = validation_digit_source()
     made = []
@@ -50,12 +49,9 @@ def _strips(seeds: range) -> list[tuple[np.ndarray, str, str]]:
         if seed % REFUSE_EVERY == REFUSE_EVERY - 1:  # the validation strips' things to refuse
             continue
         photo, ink_box = render_number_photo(seed, digits)
-        try:
-            analysis = analyze(photo.jpeg)
-        except ImageError:
-            continue
-        if analysis.line is not None and found_the_line(analysis.strip_box(0, analysis.line.width), ink_box):
-            made.append((analysis.line.pixels, photo.text, photo.spacing))
+        pixels = photo_strip(photo, ink_box)
+        if pixels is not None:
+            made.append((pixels, photo.text, photo.spacing))
     return made
 
 

@@ -61,20 +61,9 @@ def _more_confident(by_segments, by_line, analysis):
     return by_segments
 
 
-def _lone_digit_when_both_see_one(by_segments, by_line, analysis):
-    if len(by_segments.digits) == 1 and by_segments.prediction and len(by_line.digits) == 1:
-        return by_segments
-    return by_line
-
-
-def _lone_digit_when_the_line_reader_sees_at_most_one(by_segments, by_line, analysis):
-    if len(by_segments.digits) == 1 and by_segments.prediction and len(by_line.digits) <= 1:
-        return by_segments
-    return by_line
-
-
-def _lone_digit_in_an_image_at_most(side: int):
-    """The classifier's lone digit where the line reader sees one too, or none in an image at most `side` px."""
+def _lone_digit_in_an_image_at_most(side: float):
+    """The classifier's lone digit where the line reader sees one too, or none in an image at most `side` px
+    (0: never where it sees none; infinity: always)."""
     def rule(by_segments, by_line, analysis):
         if len(by_segments.digits) == 1 and by_segments.prediction and (
                 len(by_line.digits) == 1 or (not by_line.digits and max(analysis.decoded.original_size) <= side)):
@@ -87,9 +76,9 @@ RULES = {
     "segments": lambda by_segments, by_line, analysis: by_segments,
     "line": lambda by_segments, by_line, analysis: by_line,
     "the more confident": _more_confident,
-    "line; a lone digit by the classifier when the line reader sees one": _lone_digit_when_both_see_one,
+    "line; a lone digit by the classifier when the line reader sees one": _lone_digit_in_an_image_at_most(0),
     "line; a lone digit by the classifier when the line reader sees at most one (auto until 2026-12-07)":
-        _lone_digit_when_the_line_reader_sees_at_most_one,
+        _lone_digit_in_an_image_at_most(float("inf")),
     **{f"line; a lone digit by the classifier when the line reader sees one, or none in an image at most {side} px":
        _lone_digit_in_an_image_at_most(side) for side in (48, 64, 96, 128)},
     f"line; a lone digit: the more confident reading when the line reader sees one, the classifier's when it "

@@ -6,6 +6,7 @@ Usage:
     strips = line_strips("validation", count=3_000)    # MNIST's last 6,000 training digits only, no fonts
     strips.pixels(i)                                    # (32, width) float32, ink bright
     strips.texts[i]                                     # "2026", or "" for something to refuse
+    photo_strip(photo, ink_box)                         # one render_number_photo's strip, or None
 
 Each strip is what `digitlab predict` hands the line reader for that photo:
 render_number_photo (strips.py) → JPEG → digitlab.vision.analyze → its
@@ -91,24 +92,28 @@ def found_the_line(found: tuple, ink: tuple) -> bool:
             and found[1] <= middle <= found[3] and found[3] - found[1] <= MAX_FOUND_HEIGHT * (ink[3] - ink[1]))
 
 
+def photo_strip(photo, ink_box: tuple) -> np.ndarray | None:
+    """The strip (32, width) float32 the pipeline cuts from a render_number_photo photo, None when it
+    finds no line, or (for a number) not the number's line."""
+    try:
+        analysis = analyze(photo.jpeg)
+    except ImageError:
+        return None
+    if analysis.line is None:
+        return None
+    if photo.text and not found_the_line(analysis.strip_box(0, analysis.line.width), ink_box):
+        return None
+    return analysis.line.pixels
+
+
 def _strip_chunk(split: str, seeds: range) -> list[tuple[np.ndarray, str] | None]:
     digits = _digit_source(split)
     made: list[tuple[np.ndarray, str] | None] = []
     for seed in seeds:
         text = "" if seed % REFUSE_EVERY == REFUSE_EVERY - 1 else None
         photo, ink_box = render_number_photo(seed, digits, text=text)
-        try:
-            analysis = analyze(photo.jpeg)
-        except ImageError:
-            made.append(None)
-            continue
-        if analysis.line is None:
-            made.append(None)
-            continue
-        if photo.text and not found_the_line(analysis.strip_box(0, analysis.line.width), ink_box):
-            made.append(None)
-            continue
-        made.append((np.round(analysis.line.pixels * 255).astype(np.uint8), photo.text))
+        pixels = photo_strip(photo, ink_box)
+        made.append(None if pixels is None else (np.round(pixels * 255).astype(np.uint8), photo.text))
     return made
 
 

@@ -12,14 +12,17 @@ import json
 import os
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from digitlab.errors import UserError
 from digitlab.formats import read_json, rundir
 from digitlab.models.line_reader import FRAME_WIDTH
 from digitlab.synth.strip_data import found_the_line, line_strips, make_strips
-from digitlab.train.line_training import batch_arrays, batches
+from digitlab.train.line_training import batch_arrays, batches, check_architecture
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTOS = 240
@@ -61,6 +64,57 @@ def test_batches_pad_to_buckets_and_keep_each_strip_s_frames():
         assert frames[row] == strips.width(row) // FRAME_WIDTH
         assert lengths[row] == len(strips.texts[row])
         assert "".join(str(label) for label in labels[row, :lengths[row]]) == strips.texts[row]
+
+
+@pytest.mark.parametrize("options, resume, init_from, says", [
+    ({"height": 3}, False, None, "takes widths, context"),
+    ({"widths": [32, 64, 96, 128, 160, 192]}, False, None, "one to 5 positive whole numbers"),
+    ({"widths": "wide"}, False, None, "widths must be a list"),
+    ({"context": 0}, False, None, "context must be a positive whole number"),
+    ({"frame_width": 8}, False, None, "frame_width must be 1, 2 or 4"),
+    ({"frame_width": 4, "widths": [32]}, False, None, "at most 2 to the number of widths"),
+    ({"dropout_rate": 1.5}, False, None, "dropout_rate must be a number from 0 up to 1"),
+    ({"context": 64}, True, None, "a resumed run keeps its own"),
+    ({"context": 64}, False, Path("model.keras"), "a fine-tuned run keeps its start model's"),
+])
+def test_a_shape_the_line_reader_cannot_take_is_one_sentence(options, resume, init_from, says):
+    with pytest.raises(UserError, match=says):
+        check_architecture(options, resume=resume, init_from=init_from)
+
+
+def test_train_refuses_a_bad_line_reader_option_before_making_a_run_dir(tmp_path):
+    done = _digitlab("train", "--model", "line-reader", "--option", "height=3", "--runs-dir", str(tmp_path / "runs"))
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert "the line reader takes widths" in done.stderr and not (tmp_path / "runs").exists()
+
+
+def test_a_new_line_reader_takes_the_shape_it_is_given(tmp_path):
+    """--option's widths, context and frame width reach the model (one strip width: one program to compile).
+
+    In a process of its own: the line reader trains on Keras' JAX backend."""
+    script = """
+import sys
+from pathlib import Path
+import numpy as np
+from digitlab.synth.strip_data import StripSet, line_strips
+from digitlab.train.line_training import check_architecture, train_line_reader
+strips = line_strips("train", int(sys.argv[2]))
+kept = [index for index in range(len(strips)) if 96 < strips.width(index) <= 128][:16]
+offsets = np.concatenate([[0], np.cumsum([strips.width(index) for index in kept])])
+columns = np.concatenate([strips.columns[:, strips.offsets[index]:strips.offsets[index + 1]] for index in kept], axis=1)
+few = StripSet(columns, offsets, [strips.texts[index] for index in kept], missed=0, generator=strips.generator)
+architecture = {"widths": [8, 16, 16, 24], "context": 40, "frame_width": 2}
+check_architecture(architecture)
+train_line_reader(Path(sys.argv[1]), 1, few, few, batch_size=8, architecture=architecture)
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(PHOTOS)], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = read_json(tmp_path / "training.json")
+    assert summary["frame_width"] == 2 and len(summary["history"]) == 1 and summary["train_strips"] == 16
+    layers = json.loads(zipfile.ZipFile(tmp_path / "model.keras").read("config.json"))["config"]["layers"]
+    assert [layer["config"]["filters"] for layer in layers if layer["class_name"] in ("Conv2D", "Conv1D")] \
+        == [8, 16, 16, 24, 40, 40]
 
 
 def test_train_ship_and_read_with_a_line_reader(tmp_path):

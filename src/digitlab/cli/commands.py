@@ -126,11 +126,15 @@ def _train_line_reader(args: argparse.Namespace) -> int:
                                                  ("seed", args.seed), ("line-photos", args.line_photos),
                                                  ("learning-rate", args.learning_rate),
                                                  ("init-from", args.init_from)) if value)
+    architecture = dict(args.model_options or [])
+    command += "".join(f" --option {name}={json.dumps(value, separators=(',', ':'))}"
+                       for name, value in architecture.items())
     init_from = Path(resolve_model_path(args.init_from, args.runs_dir)) if args.init_from else None
     run_dir = train_line_reader_run(Path(args.runs_dir), args.epochs, args.line_photos or 60_000,
                                     batch_size=args.batch_size or 32, seed=args.seed,
                                     resume_dir=Path(args.resume) if args.resume else None, command=command,
-                                    learning_rate=args.learning_rate, init_from=init_from)
+                                    learning_rate=args.learning_rate, init_from=init_from,
+                                    architecture=architecture)
     print(f"Line reader trained: {run_dir} (ship it with `digitlab ship {run_dir} --name line-reader`)")
     return 0
 

@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", default="mlp",
                        help="registered architecture (see `digitlab models`), or line-reader: the number reader "
                             "(strips of synthetic photos, CTC; --epochs, --batch-size, --seed, --line-photos, "
-                            "--learning-rate, --init-from)")
+                            "--learning-rate, --init-from, --option for its shape: widths, context, dropout_rate, "
+                            "frame_width, dilation)")
     train.add_argument("--line-photos", type=int, metavar="N",
                        help="line-reader only: synthetic training photos to make (default: 60000)")
     train.add_argument("--resume", metavar="RUN", help="continue an interrupted run from its last checkpoint")
@@ -117,7 +118,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "the runs folder must then be shared by every node")
     train.add_argument("--option", type=_model_option, action="append", metavar="NAME=VALUE", dest="model_options",
                        help="an option of the model's builder, VALUE in JSON (e.g. --option dropout_rate=0.4 "
-                            "--option hidden_units=[256,128]); `digitlab tune` prints the best ones this way")
+                            "--option hidden_units=[256,128], or for the line reader --option widths=[48,96,144,192]); "
+                            "`digitlab tune` prints the best ones this way")
     _add_training_options(train)
 
     evaluate = commands.add_parser("evaluate", help="test-set metrics of a trained model")

@@ -48,9 +48,10 @@ def build_line_reader(strip_height: int = 32, widths: tuple[int, ...] = (32, 64,
         features = layers.BatchNormalization()(features)
         features = layers.Activation("relu")(features)
         features = layers.MaxPooling2D(pool_size=pool)(features)
-    # (n, height / 16, frames, channels) → (n, frames, height / 16 · channels): each frame's column of features.
+    # (n, rows, frames, channels) → (n, frames, rows · channels): each frame's column of features
+    # (rows: the strip height halved once per block, 2 for the four default blocks).
     features = layers.Permute((2, 1, 3))(features)
-    features = layers.Reshape((-1, strip_height // 16 * widths[-1]))(features)
+    features = layers.Reshape((-1, strip_height // 2 ** len(widths) * widths[-1]))(features)
     # `dilation` widens each frame's context along the line (for finer frames: the same columns, fewer layers).
     for kernel_size in (5, 5):
         features = layers.Conv1D(context, kernel_size, padding="same", dilation_rate=dilation,

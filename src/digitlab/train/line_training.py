@@ -24,6 +24,7 @@ architecture and frame width) instead of build_line_reader's fresh weights.
 
 from __future__ import annotations
 
+import inspect
 import json
 import time
 from pathlib import Path
@@ -45,6 +46,8 @@ DEFAULT_EPOCHS = 12
 DEFAULT_LEARNING_RATE = 2e-3
 # build_line_reader's shape options for a new run (a fine-tuned run keeps its start model's shape).
 DEFAULT_ARCHITECTURE = {"frame_width": FRAME_WIDTH, "dilation": 1}
+# What `digitlab train --model line-reader --option NAME=VALUE` may set: the builder's knobs but the strip height.
+ARCHITECTURE_OPTIONS = ("widths", "context", "dropout_rate", "frame_width", "dilation")
 CHECKPOINT, BEST, HISTORY = "last.weights.h5", "best.weights.h5", "training.json"
 
 
@@ -209,6 +212,37 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
     return json.loads((out / HISTORY).read_text())
 
 
+def check_architecture(architecture: dict | None, resume: bool = False, init_from: Path | None = None) -> None:
+    """Raise a UserError unless `architecture` holds only build_line_reader's knobs, of the right kinds,
+    and the run may choose a shape (a resumed run keeps its own, a fine-tuned one its start model's)."""
+    if not architecture:
+        return
+    if resume or init_from is not None:
+        what = "a resumed run keeps its own" if resume else "a fine-tuned run keeps its start model's"
+        raise UserError(f"--option sets a new line reader's shape; {what}.")
+    unknown = sorted(set(architecture) - set(ARCHITECTURE_OPTIONS))
+    if unknown:
+        raise UserError(f"the line reader takes {', '.join(ARCHITECTURE_OPTIONS)}; got {', '.join(unknown)}.")
+    widths = architecture.get("widths", list(inspect.signature(build_line_reader).parameters["widths"].default))
+    # Each width is a block that halves the strip's height: 32 rows allow five at most.
+    if not (isinstance(widths, list) and 0 < len(widths) <= STRIP_HEIGHT.bit_length() - 1
+            and all(isinstance(width, int) and not isinstance(width, bool) and width > 0 for width in widths)):
+        raise UserError(f"widths must be a list of one to {STRIP_HEIGHT.bit_length() - 1} positive whole numbers, "
+                        f"such as [48,96,144,192]; got {widths!r}.")
+    for name in ("context", "frame_width", "dilation"):
+        value = architecture.get(name, 1)
+        if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+            raise UserError(f"{name} must be a positive whole number; got {value!r}.")
+    # A frame is made by halving the width in the first blocks, and strips are cut WIDTH_MULTIPLE columns at a time.
+    frame_width = architecture.get("frame_width", FRAME_WIDTH)
+    if frame_width & (frame_width - 1) or WIDTH_MULTIPLE % frame_width or frame_width.bit_length() - 1 > len(widths):
+        raise UserError(f"frame_width must be 1, 2 or {WIDTH_MULTIPLE} (and at most 2 to the number of widths); "
+                        f"got {frame_width}.")
+    rate = architecture.get("dropout_rate", 0.0)
+    if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
+        raise UserError(f"dropout_rate must be a number from 0 up to 1; got {rate!r}.")
+
+
 def validation_photos(train_photos: int) -> int:
     """Validation photos for a training set: one per 15 training photos, at least 100, at most 4,000."""
     return min(4_000, max(100, train_photos // 15))
@@ -224,6 +258,7 @@ def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int =
     `init_from`: a line reader's model.keras to fine-tune; `learning_rate` None: DEFAULT_LEARNING_RATE.
     """
     validation_count = validation_count or validation_photos(train_count)
+    check_architecture(architecture, resume=resume_dir is not None, init_from=init_from)
     if resume_dir is not None:
         run_dir = Path(resume_dir)
         config = read_json(run_dir / rundir.CONFIG)

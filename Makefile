@@ -70,9 +70,13 @@ serve: setup
 	$(BIN)/digitlab serve
 
 # The tests themselves read the models from models/ (tests/conftest.py sets DIGITLAB_MODELS_DIR).
+# One worker per core (at most 4), each taking whole test files, in the order tests/conftest.py puts
+# them (the longest first, so no long file is left to run alone at the end). PYTEST_WORKERS= runs
+# them in one process.
+PYTEST_WORKERS := -n auto --maxprocesses 4 --dist loadfile --no-loadscope-reorder
 test: setup-test
 	$(PULL_MODELS)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS) --durations=15
 
 models-manifest: $(BIN)/python
 	$(BIN)/python scripts/models_manifest.py

@@ -45,6 +45,18 @@ def isolated_data_cache(tmp_path_factory):
             os.environ[name] = value
 
 
+# The longest test files, longest first (a few minutes each, together about half the suite): collected
+# first, so that with one worker per core (make test) they start at once and the short files fill in
+# around them, instead of one of them starting last and running alone.
+LONGEST_FIRST = ("test_ray.py", "test_line_training.py", "test_full_training.py", "test_fast_engine.py",
+                 "test_kill_resume.py", "test_pipeline.py")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = {name: place for place, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(LONGEST_FIRST)))  # stable: the rest keep their order
+
+
 def _in_ci() -> bool:
     return os.environ.get("CI", "").lower() in ("true", "1")
 

@@ -4,11 +4,14 @@ Usage:
 
     .venv/bin/python benchmarks/line_readers.py models/line-reader/model.onnx runs/<time>-line-reader ...
     .venv/bin/python benchmarks/line_readers.py --no-write models/line-reader/model.onnx
+    .venv/bin/python benchmarks/line_readers.py --row-shifts=0 --row-shifts=0,-1,1 models/line-reader/model.onnx
 
 Each candidate (a model.onnx or model.keras file, or a run dir's model.keras)
 reads every validation strip of digitlab.synth.strip_data (MNIST training
 digits 54,000–59,999, no font; the strips today's pipeline cuts) by best path,
-as training's own validation does; the table gives the numbers read exactly and
+as training's own validation does, with the frame scores averaged over the
+strip moved by each of the row shifts (`--row-shifts`, each set a row; default:
+the reader's own, LineReader's ROW_SHIFTS; `0` alone is the strip as cut); the table gives the numbers read exactly and
 the things to refuse read as nothing. Validation data only: the held-out
 numbers and the test seeds never choose a line reader.
 """
@@ -22,7 +25,7 @@ from common import ROOT, ensure_data, finish, machine_line
 
 from digitlab.formats import read_json
 from digitlab.recognize.ctc import best_path_text
-from digitlab.recognize.line_reader import LineReader
+from digitlab.recognize.line_reader import ROW_SHIFTS, LineReader
 from digitlab.synth.strip_data import line_strips
 from digitlab.train.line_training import validation_figures
 
@@ -51,33 +54,48 @@ def main() -> int:
     parser.add_argument("--photos", type=int, default=VALIDATION_PHOTOS, help="validation photos (default 4000)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "RESULTS-line-readers.md")
     parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
+    parser.add_argument("--row-shifts", type=_shifts, action="append", metavar="ROWS",
+                        help="a set of row shifts to read each strip with, such as 0 or 0,-1,1; repeat it for "
+                             f"more rows (default: {','.join(map(str, ROW_SHIFTS))})")
     args = parser.parse_args()
+    args.row_shifts = args.row_shifts or [ROW_SHIFTS]
     ensure_data()
     strips = line_strips("validation", args.photos)
     rows = []
     for candidate in args.candidates:
-        reader = LineReader(model_file(candidate))
-        readings = [best_path_text(reader.logits(strips.pixels(index))) for index in range(len(strips))]
-        figures = validation_figures(readings, strips.texts)
-        rows.append(f"| `{candidate}` | {describe(candidate)} | {figures['exact']:.2%} | "
-                    f"{figures['refused_non_numbers']:.2%} |")
-        print(rows[-1], flush=True)
+        for shifts in args.row_shifts:
+            reader = LineReader(model_file(candidate), row_shifts=shifts)
+            readings = [best_path_text(reader.logits(strips.pixels(index))) for index in range(len(strips))]
+            figures = validation_figures(readings, strips.texts)
+            rows.append(f"| `{candidate}` | {describe(candidate)} | {','.join(map(str, shifts))} | "
+                        f"{figures['exact']:.2%} | {figures['refused_non_numbers']:.2%} |")
+            print(rows[-1], flush=True)
+    shifts_option = ("" if args.row_shifts == [ROW_SHIFTS] else
+                     "".join(f" --row-shifts={','.join(map(str, shifts))}" for shifts in args.row_shifts))
     lines = [
         "# Line readers side by side on validation strips",
         "",
         f"- {machine_line()}",
-        f"- Command: `python benchmarks/line_readers.py {' '.join(str(candidate) for candidate in args.candidates)}`",
+        f"- Command: `python benchmarks/line_readers.py{shifts_option} "
+        f"{' '.join(str(candidate) for candidate in args.candidates)}`",
         f"- Data: {len(strips):,} validation strips ({sum(bool(text) for text in strips.texts):,} numbers, "
         f"{sum(not text for text in strips.texts):,} things to refuse) cut by today's pipeline from {args.photos:,} "
         f"photos ({strips.missed:,} photos whose line it missed left out); strips generator {strips.generator}.",
-        "- Each reads every strip by best path; exact: numbers read exactly; refused: things to refuse read as "
-        "nothing.",
+        "- Each reads every strip by best path, its frame scores averaged over the strip moved by each row shift "
+        "(0 alone: the strip as cut); exact: numbers read exactly; refused: things to refuse read as nothing.",
         "",
-        "| model | what it is | exact numbers | refused |",
-        "|---|---|---:|---:|",
+        "| model | what it is | row shifts | exact numbers | refused |",
+        "|---|---|---|---:|---:|",
         *rows,
     ]
     return finish(lines, args.out, args.no_write)
+
+
+def _shifts(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected row shifts such as 0,-1,1; got {text!r}") from None
 
 
 if __name__ == "__main__":

@@ -181,3 +181,21 @@ def test_debug_images_show_the_line_reader_s_own_digits(tmp_path):
     assert written == [f"6-digit-{index + 1}-{digit.digit}.png" for index, digit in enumerate(result.digits)]
     assert (tmp_path / "debug" / "4c-line-strip.png").is_file()
     assert str(list(result.digits[0].box)) in (tmp_path / "debug" / "result.txt").read_text()
+
+
+def test_a_strip_is_read_as_cut_and_moved_a_row_up_and_down_averaged():
+    from digitlab.formats import read_json
+    from digitlab.recognize.line_reader import ROW_SHIFTS, LineReader
+
+    path = find_line_reader()
+    reader = LineReader(path)
+    strip = np.zeros((32, 96), np.float32)
+    strip[6:26, 20:30] = 1.0  # a bar, and a ring beside it
+    strip[8:24, 50:66] = 1.0
+    strip[12:20, 54:62] = 0.0
+    moved = [np.roll(strip, rows, axis=0) for rows in ROW_SHIFTS]  # the ink is clear of the edges
+    expected = reader.model_logits(np.stack(moved)).mean(axis=0)
+    assert np.allclose(reader.logits(strip), expected, atol=1e-6)
+    assert np.allclose(LineReader(path, row_shifts=(0,)).logits(strip), reader.model_logits(strip[None])[0])
+    # The card's temperature and threshold were fitted on strips read this way.
+    assert tuple(read_json(path.parent / "card.json")["row_shifts"]) == ROW_SHIFTS

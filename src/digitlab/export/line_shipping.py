@@ -8,7 +8,8 @@ Usage:
 The folder gets model.keras (no optimizer state), model.onnx (strips of any
 width; checked against Keras on validation strips: the same best-path reading
 of every strip, frame scores within PARITY_TOLERANCE) and card.json. Calibration
-runs the ONNX file the way `digitlab predict` does (digitlab.recognize.LineReader)
+runs the ONNX file the way `digitlab predict` does (digitlab.recognize.LineReader,
+each strip's frame scores averaged over its row shifts, recorded in the card)
 over the run's validation strips (MNIST training digits 54,000–59,999; never a
 test digit): the temperature that makes a number's confidence (the product of
 its digits') match how often such numbers are right, then `reject_below`, the
@@ -78,7 +79,7 @@ def _parity(keras_path: Path, reader: LineReader, strips: StripSet) -> dict:
     count = min(PARITY_STRIPS, len(strips))
     for index in range(count):
         expected = np.asarray(model.predict_on_batch(strips.pixels(index)[None, :, :, None]))[0]
-        actual = reader.logits(strips.pixels(index))
+        actual = reader.model_logits(strips.pixels(index)[None])[0]
         worst = max(worst, float(np.max(np.abs(expected - actual))))
         same += best_path_text(expected) == best_path_text(actual)
     if worst > PARITY_TOLERANCE or same < count:
@@ -155,6 +156,7 @@ def ship_line_reader(run_dir: Path, name: str, models_dir: Path) -> Path:
             },
             "epochs": len(training["history"]), "best_epoch": training.get("best_epoch"),
             **calibrate(reader, strips),
+            "row_shifts": list(reader.row_shifts),  # how calibration (and predict) read each strip
             "onnx_parity": parity,
             "files": {file: file_sha256(staging / file) for file in ("model.keras", "model.onnx")},
         }

@@ -11,7 +11,8 @@ line reader's generator with MNIST's validation digits, training images
 54,000-59,999, the same seeds), numbers only; the strip is what today's
 pipeline cuts, and a photo whose line it misses is left out, as in training.
 Each candidate (a model.onnx or model.keras, or a line-reader run dir) reads
-every strip by best path. A reading with fewer digits than the number is a
+every strip by best path, as `digitlab predict` does (the frame scores averaged
+over the strip's row shifts, LineReader.ROW_SHIFTS). A reading with fewer digits than the number is a
 merge, with more a split, with as many but some wrong a misread; the table
 splits them by the number's spacing style (digitlab.synth.strips.SPACING,
 overlapping to wide), and gives the digits right among the readings of the
@@ -88,7 +89,7 @@ def main() -> int:
     args = parser.parse_args()
     ensure_data()
     from digitlab.recognize.ctc import best_path_text
-    from digitlab.recognize.line_reader import LineReader
+    from digitlab.recognize.line_reader import ROW_SHIFTS, LineReader
 
     first = SPLIT_SEEDS["validation"]
     chunks = [range(start, min(start + CHUNK, first + args.photos)) for start in range(first, first + args.photos, CHUNK)]
@@ -101,6 +102,8 @@ def main() -> int:
         f"- Command: `python benchmarks/line_errors.py {' '.join(str(candidate) for candidate in args.candidates)}`",
         f"- Data: the {len(strips):,} numbers among the first {args.photos:,} validation-strip photos (seeds "
         f"{first:,}…) whose line today's pipeline finds; MNIST validation digits only.",
+        f"- Each strip read by best path as `digitlab predict` reads it (frame scores averaged over the row "
+        f"shifts {','.join(map(str, ROW_SHIFTS))}).",
         "- Merge: fewer digits read than written; split: more; misread: as many, some wrong. "
         "The last column counts digits among readings of the right length.",
     ]

@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -88,47 +87,33 @@ def test_train_refuses_a_bad_line_reader_option_before_making_a_run_dir(tmp_path
     assert "the line reader takes widths" in done.stderr and not (tmp_path / "runs").exists()
 
 
-def test_a_new_line_reader_takes_the_shape_it_is_given(tmp_path):
-    """--option's widths, context and frame width reach the model (one strip width: one program to compile).
+def test_the_builder_takes_the_shape_it_is_given():
+    """--option's knobs shape the model: three blocks (4 rows left, not 2), 2-column frames, its own context."""
+    from digitlab.models.line_reader import build_line_reader
 
-    In a process of its own: the line reader trains on Keras' JAX backend."""
-    script = """
-import sys
-from pathlib import Path
-import numpy as np
-from digitlab.synth.strip_data import StripSet, line_strips
-from digitlab.train.line_training import check_architecture, train_line_reader
-strips = line_strips("train", int(sys.argv[2]))
-kept = [index for index in range(len(strips)) if 96 < strips.width(index) <= 128][:16]
-offsets = np.concatenate([[0], np.cumsum([strips.width(index) for index in kept])])
-columns = np.concatenate([strips.columns[:, strips.offsets[index]:strips.offsets[index + 1]] for index in kept], axis=1)
-few = StripSet(columns, offsets, [strips.texts[index] for index in kept], missed=0, generator=strips.generator)
-architecture = {"widths": [8, 16, 16, 24], "context": 40, "frame_width": 2}
-check_architecture(architecture)
-train_line_reader(Path(sys.argv[1]), 1, few, few, batch_size=8, architecture=architecture)
-"""
-    done = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(PHOTOS)], capture_output=True, text=True,
-                          env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    summary = read_json(tmp_path / "training.json")
-    assert summary["frame_width"] == 2 and len(summary["history"]) == 1 and summary["train_strips"] == 16
-    layers = json.loads(zipfile.ZipFile(tmp_path / "model.keras").read("config.json"))["config"]["layers"]
-    assert [layer["config"]["filters"] for layer in layers if layer["class_name"] in ("Conv2D", "Conv1D")] \
-        == [8, 16, 16, 24, 40, 40]
+    model = build_line_reader(strip_height=32, widths=[8, 16, 24], context=40, frame_width=2, dilation=2)
+    assert [layer.filters for layer in model.layers if hasattr(layer, "filters")] == [8, 16, 24, 40, 40]
+    assert model.predict_on_batch(np.zeros((1, 32, 96, 1), np.float32)).shape == (1, 96 // 2, 11)
 
 
 def test_train_ship_and_read_with_a_line_reader(tmp_path):
     runs, models = tmp_path / "runs", tmp_path / "models"
     # Both runs train at the fine-tune's learning rate: the same programs, so the second one's come from
     # the compilation cache (most of a tiny run's time is compiling one program per strip width).
+    # Its shape given with --option, as the shipped reader's (a different one would compile other programs).
     done = _digitlab("train", "--model", "line-reader", "--epochs", "1", "--line-photos", str(PHOTOS),
-                     "--learning-rate", "1e-4", "--runs-dir", str(runs), env={"KERAS_BACKEND": "jax"})
+                     "--learning-rate", "1e-4", "--runs-dir", str(runs), "--option", "widths=[32,64,96,128]",
+                     "--option", "context=160", env={"KERAS_BACKEND": "jax"})
     assert done.returncode == 0, done.stderr[-2000:]
     (run_dir,) = runs.iterdir()
     assert rundir.run_status(run_dir) == rundir.FINISHED
     training = read_json(run_dir / "training.json")
     assert len(training["history"]) == 1 and training["train_photos"] == PHOTOS
     assert training["frame_width"] == FRAME_WIDTH and training["init_from"] is None
+    config = read_json(run_dir / rundir.CONFIG)
+    assert config["architecture"] == {"frame_width": FRAME_WIDTH, "dilation": 1, "widths": [32, 64, 96, 128],
+                                      "context": 160}
+    assert config["command"].endswith("--option widths=[32,64,96,128] --option context=160")
     listed = json.loads(_digitlab("runs", "--runs-dir", str(runs), "--json").stdout)
     assert [(run["model"], run["status"]) for run in listed] == [("line-reader", "finished")]
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from common import ensure_data, finish, machine_line
-from line_readers import describe, model_file
+from line_readers import describe, model_file, shifts_text
 
 from digitlab.synth.strip_data import REFUSE_EVERY, SPLIT_SEEDS
 from digitlab.synth.strips import SPACING
@@ -103,7 +103,7 @@ def main() -> int:
         f"- Data: the {len(strips):,} numbers among the first {args.photos:,} validation-strip photos (seeds "
         f"{first:,}…) whose line today's pipeline finds; MNIST validation digits only.",
         f"- Each strip read by best path as `digitlab predict` reads it (frame scores averaged over the row "
-        f"shifts {','.join(map(str, ROW_SHIFTS))}).",
+        f"shifts {shifts_text(ROW_SHIFTS)}).",
         "- Merge: fewer digits read than written; split: more; misread: as many, some wrong. "
         "The last column counts digits among readings of the right length.",
     ]

@@ -56,7 +56,7 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
     parser.add_argument("--row-shifts", type=_shifts, action="append", metavar="ROWS",
                         help="a set of row shifts to read each strip with, such as 0 or 0,-1,1; repeat it for "
-                             f"more rows (default: {','.join(map(str, ROW_SHIFTS))})")
+                             f"more rows (default: {shifts_text(ROW_SHIFTS)})")
     args = parser.parse_args()
     args.row_shifts = args.row_shifts or [ROW_SHIFTS]
     ensure_data()
@@ -67,11 +67,11 @@ def main() -> int:
             reader = LineReader(model_file(candidate), row_shifts=shifts)
             readings = [best_path_text(reader.logits(strips.pixels(index))) for index in range(len(strips))]
             figures = validation_figures(readings, strips.texts)
-            rows.append(f"| `{candidate}` | {describe(candidate)} | {','.join(map(str, shifts))} | "
+            rows.append(f"| `{candidate}` | {describe(candidate)} | {shifts_text(shifts)} | "
                         f"{figures['exact']:.2%} | {figures['refused_non_numbers']:.2%} |")
             print(rows[-1], flush=True)
     shifts_option = ("" if args.row_shifts == [ROW_SHIFTS] else
-                     "".join(f" --row-shifts={','.join(map(str, shifts))}" for shifts in args.row_shifts))
+                     "".join(f" --row-shifts={shifts_text(shifts)}" for shifts in args.row_shifts))
     lines = [
         "# Line readers side by side on validation strips",
         "",
@@ -89,6 +89,11 @@ def main() -> int:
         *rows,
     ]
     return finish(lines, args.out, args.no_write)
+
+
+def shifts_text(shifts: tuple[int, ...]) -> str:
+    """Row shifts as --row-shifts takes them and the tables show them: "0,-1,1"."""
+    return ",".join(map(str, shifts))
 
 
 def _shifts(text: str) -> tuple[int, ...]:

@@ -46,8 +46,12 @@ DEFAULT_EPOCHS = 12
 DEFAULT_LEARNING_RATE = 2e-3
 # build_line_reader's shape options for a new run (a fine-tuned run keeps its start model's shape).
 DEFAULT_ARCHITECTURE = {"frame_width": FRAME_WIDTH, "dilation": 1}
-# What `digitlab train --model line-reader --option NAME=VALUE` may set: the builder's knobs but the strip height.
-ARCHITECTURE_OPTIONS = ("widths", "context", "dropout_rate", "frame_width", "dilation")
+# What `digitlab train --model line-reader --option NAME=VALUE` may set: the builder's knobs (all but the
+# strip height) with their defaults, read from its signature as models.registry reads a registered builder's.
+BUILDER_DEFAULTS = {name: parameter.default
+                    for name, parameter in inspect.signature(build_line_reader).parameters.items()
+                    if name != "strip_height"}
+ARCHITECTURE_OPTIONS = tuple(BUILDER_DEFAULTS)
 CHECKPOINT, BEST, HISTORY = "last.weights.h5", "best.weights.h5", "training.json"
 
 
@@ -223,22 +227,23 @@ def check_architecture(architecture: dict | None, resume: bool = False, init_fro
     unknown = sorted(set(architecture) - set(ARCHITECTURE_OPTIONS))
     if unknown:
         raise UserError(f"the line reader takes {', '.join(ARCHITECTURE_OPTIONS)}; got {', '.join(unknown)}.")
-    widths = architecture.get("widths", list(inspect.signature(build_line_reader).parameters["widths"].default))
+    shape = {**BUILDER_DEFAULTS, "widths": list(BUILDER_DEFAULTS["widths"]), **architecture}  # what the run builds
+    widths = shape["widths"]
     # Each width is a block that halves the strip's height: 32 rows allow five at most.
     if not (isinstance(widths, list) and 0 < len(widths) <= STRIP_HEIGHT.bit_length() - 1
             and all(isinstance(width, int) and not isinstance(width, bool) and width > 0 for width in widths)):
         raise UserError(f"widths must be a list of one to {STRIP_HEIGHT.bit_length() - 1} positive whole numbers, "
                         f"such as [48,96,144,192]; got {widths!r}.")
     for name in ("context", "frame_width", "dilation"):
-        value = architecture.get(name, 1)
+        value = shape[name]
         if not (isinstance(value, int) and not isinstance(value, bool) and value > 0):
             raise UserError(f"{name} must be a positive whole number; got {value!r}.")
     # A frame is made by halving the width in the first blocks, and strips are cut WIDTH_MULTIPLE columns at a time.
-    frame_width = architecture.get("frame_width", FRAME_WIDTH)
+    frame_width = shape["frame_width"]
     if frame_width & (frame_width - 1) or WIDTH_MULTIPLE % frame_width or frame_width.bit_length() - 1 > len(widths):
         raise UserError(f"frame_width must be 1, 2 or {WIDTH_MULTIPLE} (and at most 2 to the number of widths); "
                         f"got {frame_width}.")
-    rate = architecture.get("dropout_rate", 0.0)
+    rate = shape["dropout_rate"]
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
         raise UserError(f"dropout_rate must be a number from 0 up to 1; got {rate!r}.")
 

@@ -22,12 +22,12 @@ MAX_LINES = 400
 # optional extra, the stages that import them at their top (docs/architecture.md), and
 # tqdm, which `digitlab predict one.jpg` never needs (it draws no bar for one image).
 HEAVY = ("tqdm", "keras", "tensorflow", "jax", "torch", "fastapi", "uvicorn", "matplotlib", "ray", "onnx", "onnxruntime", "tf2onnx",
-         "tensorboard", "pyarrow", "digitlab.pipeline", "digitlab.train", "digitlab.report", "digitlab.evaluate",
+         "tensorboard", "pyarrow", "skimage", "digitlab.pipeline", "digitlab.train", "digitlab.report", "digitlab.evaluate",
          "digitlab.export", "digitlab.serve")
 # The root package's one-call reader imports the Recognizer on first use: every
 # subpackage imports the root first, so the root cannot import them at its top.
 ROOT_LAZY = ("digitlab.recognize",)
-LEAN_FORBIDDEN = ("keras", "tensorflow", "jax", "fastapi", "uvicorn", "sklearn", "matplotlib", "tf2onnx")
+LEAN_FORBIDDEN = ("keras", "tensorflow", "jax", "fastapi", "uvicorn", "sklearn", "skimage", "matplotlib", "tf2onnx")
 
 
 def test_import_linter_contracts_hold():

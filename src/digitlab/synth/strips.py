@@ -9,8 +9,18 @@ Usage:
 A number is written digit by digit, as people write: each digit an MNIST
 training digit (a real writer's) or, for `font_share` of the numbers, a glyph
 of a handwriting font; its pen (thin to bold), its own size and baseline, a
-slant shared by the whole number, and spacing from overlapping to wide. A
-pen skips: a few digits get a gap across a stroke, a loop left open at the
+slant shared by the whole number, and spacing from overlapping to wide.
+
+MNIST strokes are about a sixth of the digit's height thick at any size, a
+felt-tip's; people mostly write with finer pens. So for REDRAWN_SHARE of the
+numbers each MNIST digit is redrawn along its centre line with the writer's
+pen, from a fine ballpoint's line (3 % of the height) to a marker's. Writers
+space digits by their ink, not by boxes: for INK_SPACED_SHARE of the numbers
+the gap is measured between the nearest strokes row by row, so a digit may
+tuck under a 7's bar and strokes touch where the style says so; for the rest
+it is measured box to box.
+
+A pen skips: a few digits get a gap across a stroke, a loop left open at the
 top, or break into pieces. The page then goes through
 digitlab.synth.photos.compose_photo (paper, ink colour, uneven light,
 rotation, blur, noise) plus what photos of paper show besides: ruled or
@@ -30,6 +40,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageFont
+from scipy import ndimage
 
 from digitlab.synth.photos import (
     NON_DIGIT_CHARACTERS, SyntheticPhoto, as_jpeg, compose_photo, handwriting_fonts, render_glyph,
@@ -51,6 +62,12 @@ SPACING = {"overlapping": (-0.15, -0.02), "touching": (-0.02, 0.04), "tight": (0
 SPACING_WEIGHTS = (0.16, 0.17, 0.23, 0.26, 0.18)
 # How often a digit's stroke has a gap, and how often the pen breaks it into pieces.
 GAP_CHANCE, PIECES_CHANCE = 0.2, 0.06
+# Share of MNIST-written numbers redrawn along their centre lines, and the pen's stroke width there, in
+# digit heights: a 0.5 mm ballpoint on a 15 mm digit is 0.03, a 2 mm marker on a 12 mm one 0.17.
+REDRAWN_SHARE, REDRAWN_STROKE = 0.5, (0.03, 0.16)
+# Share of numbers spaced ink to ink (the rest box to box); a digit's box starts at least this far (in the
+# left neighbour's widths) past its neighbour's left edge, so the order of the digits stays the writing order.
+INK_SPACED_SHARE, MIN_ADVANCE = 0.5, 0.5
 
 
 @dataclass
@@ -102,12 +119,30 @@ def _skip(glyph: np.ndarray, rng: np.random.Generator, top_only: bool) -> None:
     glyph[band] = 0.0
 
 
-def _mnist_glyph(image: np.ndarray, height: int, rng: np.random.Generator) -> np.ndarray:
+def redrawn(coverage: np.ndarray, stroke: float) -> np.ndarray:
+    """A grey digit image → its centre line drawn with a round pen `stroke` pixels wide, soft edges."""
+    # scikit-image comes with the train extra, as training photos do; digitlab.synth is also part of the lean
+    # reader (render_photo for tests), so it is imported here, where the lean reader never goes.
+    from skimage.morphology import skeletonize
+
+    mask = np.pad(coverage > 0.35, 1)  # padded: skeletonize keeps no stroke touching the border
+    centre = skeletonize(mask)[1:-1, 1:-1]
+    if not centre.any():
+        return np.zeros_like(coverage)
+    distance = ndimage.distance_transform_edt(~centre)
+    return np.clip(stroke / 2 + 0.5 - distance, 0.0, 1.0).astype(np.float32)
+
+
+def _mnist_glyph(image: np.ndarray, height: int, rng: np.random.Generator, stroke: float | None) -> np.ndarray:
+    """An MNIST digit `height` pixels tall: thresholded by a random pen, or redrawn `stroke` heights wide."""
     rows, columns = np.nonzero(image > 0)
     crop = image[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
     width = max(1, round(crop.shape[1] * height / crop.shape[0] * rng.uniform(0.85, 1.15)))
-    scaled = Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC)
-    return _pen(np.asarray(scaled, dtype=np.float32) / 255.0, rng)
+    scaled = np.asarray(Image.fromarray(crop).resize((width, height), Image.Resampling.BICUBIC),
+                        dtype=np.float32) / 255.0
+    if stroke is None:
+        return _pen(scaled, rng)
+    return redrawn(scaled, max(1.0, stroke * height))
 
 
 def _font_glyph(character: str, font_path: Path, height: int, bold: int, rng: np.random.Generator) -> np.ndarray:
@@ -122,6 +157,7 @@ def _glyphs(text: str, digits: DigitSource, height: int, rng: np.random.Generato
     use_font = bool(digits.fonts) and (not text.isdigit() or rng.random() < digits.font_share)
     font_path = digits.fonts[rng.integers(len(digits.fonts))] if use_font else None
     bold = int(rng.choice([0, 0, 1, 2]) * height / 60)
+    stroke = rng.uniform(*REDRAWN_STROKE) if rng.random() < REDRAWN_SHARE else None  # one pen per number
     glyphs = []
     for character in text:
         size = max(6, int(height * rng.uniform(0.85, 1.12)))
@@ -129,7 +165,7 @@ def _glyphs(text: str, digits: DigitSource, height: int, rng: np.random.Generato
             glyph = _font_glyph(character, font_path, size, bold, rng)
         else:
             pool = digits.by_digit[int(character)]
-            glyph = _mnist_glyph(digits.images[pool[rng.integers(pool.size)]], size, rng)
+            glyph = _mnist_glyph(digits.images[pool[rng.integers(pool.size)]], size, rng, stroke)
         if rng.random() < PIECES_CHANCE:
             for _ in range(int(rng.integers(2, 4))):
                 _skip(glyph, rng, top_only=False)
@@ -153,23 +189,44 @@ def _slanted(glyph: np.ndarray, slant: float) -> np.ndarray:
     return np.asarray(sheared, dtype=np.float32) / 255.0
 
 
+def _ink_edges(glyph: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the first and last inked column of a glyph (+inf and -inf on rows without ink)."""
+    inked = glyph > 0.3
+    rows = inked.any(axis=1)
+    first = np.where(rows, inked.argmax(axis=1), np.inf)
+    last = np.where(rows, glyph.shape[1] - 1 - inked[:, ::-1].argmax(axis=1), -np.inf)
+    return first, last
+
+
 def _line(glyphs: list[np.ndarray], height: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
     """Glyphs placed left to right with a spacing style and a wandering baseline; the line and its style."""
     style = list(SPACING)[rng.choice(len(SPACING), p=SPACING_WEIGHTS)]
     low, high = SPACING[style]
+    by_ink = rng.random() < INK_SPACED_SHARE
     slant = rng.uniform(-0.25, 0.3)
     glyphs = [_slanted(glyph, slant) for glyph in glyphs]
     gaps = [int(round(height * rng.uniform(low, high))) for _ in glyphs]
-    width = sum(glyph.shape[1] for glyph in glyphs) + sum(gaps[:-1]) + 2 * height
+    width = sum(glyph.shape[1] for glyph in glyphs) + sum(max(gap, 0) for gap in gaps) + 2 * height
     tallest = max(glyph.shape[0] for glyph in glyphs)
     line = np.zeros((tallest + height, max(width, 2 * height)), dtype=np.float32)
+    right = np.full(line.shape[0], -np.inf)  # the line's rightmost ink per row so far
     x, drift = height, rng.uniform(-0.08, 0.08)
+    previous_left, previous_width = None, 0
     for glyph, gap in zip(glyphs, gaps):
         baseline = height / 2 + tallest - glyph.shape[0] + drift * (x - height) + rng.uniform(-0.05, 0.05) * height
         y = int(np.clip(baseline, 0, line.shape[0] - glyph.shape[0]))
+        first, last = _ink_edges(glyph)
+        if by_ink and previous_left is not None:
+            shared = np.isfinite(first) & np.isfinite(right[y:y + glyph.shape[0]])
+            if shared.any():  # the nearest strokes, row by row, `gap` apart (negative: crossing)
+                x = int(round(gap + np.max(right[y:y + glyph.shape[0]][shared] - first[shared]) + 1))
+            x = max(x, previous_left + int(MIN_ADVANCE * previous_width))
         x = max(0, x)
         region = line[y:y + glyph.shape[0], x:x + glyph.shape[1]]
         np.maximum(region, glyph[:region.shape[0], :region.shape[1]], out=region)
+        placed = right[y:y + glyph.shape[0]]
+        placed[:] = np.maximum(placed, last[:placed.shape[0]] + x)
+        previous_left, previous_width = x, glyph.shape[1]
         x += glyph.shape[1] + gap
     return line, style
 

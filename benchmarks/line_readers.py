@@ -5,6 +5,7 @@ Usage:
     .venv/bin/python benchmarks/line_readers.py models/line-reader/model.onnx runs/<time>-line-reader ...
     .venv/bin/python benchmarks/line_readers.py --no-write models/line-reader/model.onnx
     .venv/bin/python benchmarks/line_readers.py --row-shifts=0 --row-shifts=0,-1,1 models/line-reader/model.onnx
+    .venv/bin/python benchmarks/line_readers.py --strips today --strips ~/.cache/digitlab/strips/validation-4000-<hash>.npz ...
 
 Each candidate (a model.onnx or model.keras file, or a run dir's model.keras)
 reads every validation strip of digitlab.synth.strip_data (MNIST training
@@ -12,7 +13,10 @@ digits 54,000–59,999, no font; the strips today's pipeline cuts) by best path,
 as training's own validation does, with the frame scores averaged over the
 strip moved by each of the row shifts (`--row-shifts`, each set a row; default:
 the reader's own, LineReader's ROW_SHIFTS; `0` alone is the strip as cut); the table gives the numbers read exactly and
-the things to refuse read as nothing. Validation data only: the held-out
+the things to refuse read as nothing. `--strips FILE` reads validation strips an
+earlier generator made (the data cache keeps them by generator hash), to see a
+candidate trained on a new generator's photos on the old ones too; `today` is
+today's generator's. Validation data only: the held-out
 numbers and the test seeds never choose a line reader.
 """
 
@@ -26,7 +30,7 @@ from common import ROOT, ensure_data, finish, machine_line
 from digitlab.formats import read_json
 from digitlab.recognize.ctc import best_path_text
 from digitlab.recognize.line_reader import ROW_SHIFTS, LineReader
-from digitlab.synth.strip_data import line_strips
+from digitlab.synth.strip_data import line_strips, read_strips
 from digitlab.train.line_training import validation_figures
 
 VALIDATION_PHOTOS = 4_000
@@ -57,35 +61,45 @@ def main() -> int:
     parser.add_argument("--row-shifts", type=_shifts, action="append", metavar="ROWS",
                         help="a set of row shifts to read each strip with, such as 0 or 0,-1,1; repeat it for "
                              f"more rows (default: {shifts_text(ROW_SHIFTS)})")
+    parser.add_argument("--strips", action="append", metavar="FILE",
+                        help="validation strips saved by an earlier generator, or `today` (the default); repeat it "
+                             "to read several sets")
     args = parser.parse_args()
     args.row_shifts = args.row_shifts or [ROW_SHIFTS]
     ensure_data()
-    strips = line_strips("validation", args.photos)
+    sets = [line_strips("validation", args.photos) if name == "today" else read_strips(Path(name).expanduser())
+            for name in args.strips or ["today"]]
     rows = []
     for candidate in args.candidates:
-        for shifts in args.row_shifts:
-            reader = LineReader(model_file(candidate), row_shifts=shifts)
-            readings = [best_path_text(reader.logits(strips.pixels(index))) for index in range(len(strips))]
-            figures = validation_figures(readings, strips.texts)
-            rows.append(f"| `{candidate}` | {describe(candidate)} | {shifts_text(shifts)} | "
-                        f"{figures['exact']:.2%} | {figures['refused_non_numbers']:.2%} |")
-            print(rows[-1], flush=True)
+        for strips in sets:
+            for shifts in args.row_shifts:
+                reader = LineReader(model_file(candidate), row_shifts=shifts)
+                readings = [best_path_text(reader.logits(strips.pixels(index))) for index in range(len(strips))]
+                figures = validation_figures(readings, strips.texts)
+                rows.append(f"| `{candidate}` | {describe(candidate)} | {strips.generator} | {shifts_text(shifts)} | "
+                            f"{figures['exact']:.2%} | {figures['refused_non_numbers']:.2%} |")
+                print(rows[-1], flush=True)
     shifts_option = ("" if args.row_shifts == [ROW_SHIFTS] else
                      "".join(f" --row-shifts={shifts_text(shifts)}" for shifts in args.row_shifts))
+    shifts_option += "".join(f" --strips {name}" for name in args.strips or [])
+    data = "; ".join(
+        f"strips generator {strips.generator}: {len(strips):,} validation strips "
+        f"({sum(bool(text) for text in strips.texts):,} numbers, {sum(not text for text in strips.texts):,} things "
+        f"to refuse) cut by that generator's pipeline from {len(strips) + strips.missed:,} photos, "
+        f"{strips.missed:,} whose line it missed left out"
+        for strips in sets)
     lines = [
         "# Line readers side by side on validation strips",
         "",
         f"- {machine_line()}",
         f"- Command: `python benchmarks/line_readers.py{shifts_option} "
         f"{' '.join(str(candidate) for candidate in args.candidates)}`",
-        f"- Data: {len(strips):,} validation strips ({sum(bool(text) for text in strips.texts):,} numbers, "
-        f"{sum(not text for text in strips.texts):,} things to refuse) cut by today's pipeline from {args.photos:,} "
-        f"photos ({strips.missed:,} photos whose line it missed left out); strips generator {strips.generator}.",
+        f"- Data, validation photos (MNIST training digits 54,000-59,999, no font): {data}.",
         "- Each reads every strip by best path, its frame scores averaged over the strip moved by each row shift "
         "(0 alone: the strip as cut); exact: numbers read exactly; refused: things to refuse read as nothing.",
         "",
-        "| model | what it is | row shifts | exact numbers | refused |",
-        "|---|---|---|---:|---:|",
+        "| model | what it is | strips | row shifts | exact numbers | refused |",
+        "|---|---|---|---|---:|---:|",
         *rows,
     ]
     return finish(lines, args.out, args.no_write)

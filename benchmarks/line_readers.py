@@ -67,8 +67,13 @@ def main() -> int:
     args = parser.parse_args()
     args.row_shifts = args.row_shifts or [ROW_SHIFTS]
     ensure_data()
-    sets = [line_strips("validation", args.photos) if name == "today" else read_strips(Path(name).expanduser())
-            for name in args.strips or ["today"]]
+    sets = []
+    for name in args.strips or ["today"]:
+        try:
+            sets.append(line_strips("validation", args.photos) if name == "today"
+                        else read_strips(Path(name).expanduser()))
+        except (OSError, ValueError) as error:
+            parser.error(f"cannot read the strips {name}: {error}")
     rows = []
     for candidate in args.candidates:
         for strips in sets:
@@ -79,9 +84,9 @@ def main() -> int:
                 rows.append(f"| `{candidate}` | {describe(candidate)} | {strips.generator} | {shifts_text(shifts)} | "
                             f"{figures['exact']:.2%} | {figures['refused_non_numbers']:.2%} |")
                 print(rows[-1], flush=True)
-    shifts_option = ("" if args.row_shifts == [ROW_SHIFTS] else
-                     "".join(f" --row-shifts={shifts_text(shifts)}" for shifts in args.row_shifts))
-    shifts_option += "".join(f" --strips {name}" for name in args.strips or [])
+    options = ("" if args.row_shifts == [ROW_SHIFTS] else
+               "".join(f" --row-shifts={shifts_text(shifts)}" for shifts in args.row_shifts))
+    options += "".join(f" --strips {name}" for name in args.strips or [])
     data = "; ".join(
         f"strips generator {strips.generator}: {len(strips):,} validation strips "
         f"({sum(bool(text) for text in strips.texts):,} numbers, {sum(not text for text in strips.texts):,} things "
@@ -92,7 +97,7 @@ def main() -> int:
         "# Line readers side by side on validation strips",
         "",
         f"- {machine_line()}",
-        f"- Command: `python benchmarks/line_readers.py{shifts_option} "
+        f"- Command: `python benchmarks/line_readers.py{options} "
         f"{' '.join(str(candidate) for candidate in args.candidates)}`",
         f"- Data, validation photos (MNIST training digits 54,000-59,999, no font): {data}.",
         "- Each reads every strip by best path, its frame scores averaged over the strip moved by each row shift "

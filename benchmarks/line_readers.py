@@ -76,9 +76,10 @@ def main() -> int:
             parser.error(f"cannot read the strips {name}: {error}")
     rows = []
     for candidate in args.candidates:
+        # One session per set of row shifts, read by every set of strips.
+        readers = [(shifts, LineReader(model_file(candidate), row_shifts=shifts)) for shifts in args.row_shifts]
         for strips in sets:
-            for shifts in args.row_shifts:
-                reader = LineReader(model_file(candidate), row_shifts=shifts)
+            for shifts, reader in readers:
                 readings = [best_path_text(reader.logits(strips.pixels(index))) for index in range(len(strips))]
                 figures = validation_figures(readings, strips.texts)
                 rows.append(f"| `{candidate}` | {describe(candidate)} | {strips.generator} | {shifts_text(shifts)} | "

@@ -13,8 +13,10 @@ slant shared by the whole number, and spacing from overlapping to wide.
 
 MNIST strokes are about a sixth of the digit's height thick at any size, a
 felt-tip's; people mostly write with finer pens. So for REDRAWN_SHARE of the
-numbers each MNIST digit is redrawn along its centre line with the writer's
-pen, from a fine ballpoint's line (3 % of the height) to a marker's. Writers
+numbers each digit is redrawn along its centre line with the writer's pen,
+from a fine ballpoint's line (3 % of the height) to a marker's. The things to
+refuse (letters, scribbles) are drawn with the same pens as often, so a fine
+line never tells a digit from a letter. Writers
 space digits by their ink, not by boxes: for INK_SPACED_SHARE of the numbers
 the gap is measured between the nearest strokes row by row, so a digit may
 tuck under a 7's bar and strokes touch where the style says so; for the rest
@@ -163,6 +165,8 @@ def _glyphs(text: str, digits: DigitSource, height: int, rng: np.random.Generato
         size = max(6, int(height * rng.uniform(0.85, 1.12)))
         if font_path is not None:
             glyph = _font_glyph(character, font_path, size, bold, rng)
+            if stroke is not None:
+                glyph = redrawn(glyph, max(1.0, stroke * size))
         else:
             pool = digits.by_digit[int(character)]
             glyph = _mnist_glyph(digits.images[pool[rng.integers(pool.size)]], size, rng, stroke)
@@ -216,16 +220,16 @@ def _line(glyphs: list[np.ndarray], height: int, rng: np.random.Generator) -> tu
         baseline = height / 2 + tallest - glyph.shape[0] + drift * (x - height) + rng.uniform(-0.05, 0.05) * height
         y = int(np.clip(baseline, 0, line.shape[0] - glyph.shape[0]))
         first, last = _ink_edges(glyph)
+        rightmost = right[y:y + glyph.shape[0]]  # a view: the rows this glyph spans
         if by_ink and previous_left is not None:
-            shared = np.isfinite(first) & np.isfinite(right[y:y + glyph.shape[0]])
+            shared = np.isfinite(first) & np.isfinite(rightmost)
             if shared.any():  # the nearest strokes, row by row, `gap` apart (negative: crossing)
-                x = int(round(gap + np.max(right[y:y + glyph.shape[0]][shared] - first[shared]) + 1))
+                x = int(round(gap + np.max(rightmost[shared] - first[shared]) + 1))
             x = max(x, previous_left + int(MIN_ADVANCE * previous_width))
         x = max(0, x)
         region = line[y:y + glyph.shape[0], x:x + glyph.shape[1]]
         np.maximum(region, glyph[:region.shape[0], :region.shape[1]], out=region)
-        placed = right[y:y + glyph.shape[0]]
-        placed[:] = np.maximum(placed, last[:placed.shape[0]] + x)
+        rightmost[:] = np.maximum(rightmost, last[:rightmost.shape[0]] + x)
         previous_left, previous_width = x, glyph.shape[1]
         x += glyph.shape[1] + gap
     return line, style
@@ -289,6 +293,8 @@ def render_number_photo(seed: int, digits: DigitSource, text: str | None = None
         coverage, _ = _line(_glyphs(letters, digits, height, rng), height, rng)
     else:
         coverage = scribble_coverage(rng, height)
+        if rng.random() < REDRAWN_SHARE:  # with a pen as a number's
+            coverage = redrawn(coverage, max(1.0, rng.uniform(*REDRAWN_STROKE) * height))
     line_height, line_width = coverage.shape
     scale = rng.uniform(1.2, 4.0)
     size = np.array([line_width * scale, max(line_height * scale, line_width * scale * rng.uniform(0.3, 0.8))])

@@ -88,7 +88,7 @@ def main() -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; write no results file")
     args = parser.parse_args()
     ensure_data()
-    from digitlab.recognize.ctc import best_path_text
+    from digitlab.recognize.ctc import decode_text
     from digitlab.recognize.line_reader import ROW_SHIFTS, LineReader
 
     first = SPLIT_SEEDS["validation"]
@@ -102,14 +102,14 @@ def main() -> int:
         f"- Command: `python benchmarks/line_errors.py {' '.join(str(candidate) for candidate in args.candidates)}`",
         f"- Data: the {len(strips):,} numbers among the first {args.photos:,} validation-strip photos (seeds "
         f"{first:,}…) whose line today's pipeline finds; MNIST validation digits only.",
-        f"- Each strip read by best path as `digitlab predict` reads it (frame scores averaged over the row "
-        f"shifts {shifts_text(ROW_SHIFTS)}).",
+        f"- Each strip read as `digitlab predict` reads it (frame scores averaged over the row shifts "
+        f"{shifts_text(ROW_SHIFTS)}, then the card's temperature and CTC prefix beam search).",
         "- Merge: fewer digits read than written; split: more; misread: as many, some wrong. "
         "The last column counts digits among readings of the right length.",
     ]
     for candidate in args.candidates:
         reader = LineReader(model_file(candidate))
-        readings = [best_path_text(reader.logits(pixels)) for pixels, _, _ in strips]
+        readings = [decode_text(reader.frames(pixels)) for pixels, _, _ in strips]
         lines += ["", f"## `{candidate}`", "", describe(candidate), "", *_table(readings, strips)]
         print("\n".join(lines[-(len(SPACING) + 3):]), flush=True)
     return finish(lines, args.out, args.no_write)

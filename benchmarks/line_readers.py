@@ -5,12 +5,15 @@ Usage:
     .venv/bin/python benchmarks/line_readers.py models/line-reader/model.onnx runs/<time>-line-reader ...
     .venv/bin/python benchmarks/line_readers.py --no-write models/line-reader/model.onnx
     .venv/bin/python benchmarks/line_readers.py --row-shifts=0 --row-shifts=0,-1,1 models/line-reader/model.onnx
+    .venv/bin/python benchmarks/line_readers.py --decoder best-path --decoder beam models/line-reader/model.onnx
     .venv/bin/python benchmarks/line_readers.py --strips today --strips ~/.cache/digitlab/strips/validation-4000-<hash>.npz ...
 
 Each candidate (a model.onnx or model.keras file, or a run dir's model.keras)
 reads every validation strip of digitlab.synth.strip_data (MNIST training
-digits 54,000–59,999, no font; the strips today's pipeline cuts) by best path,
-as training's own validation does, with the frame scores averaged over the
+digits 54,000–59,999, no font; the strips today's pipeline cuts) by each
+decoder asked for (`--decoder`: `beam`, CTC prefix beam search after the
+card's temperature, as `digitlab predict` reads; `best-path`, as training's own
+validation reads), with the frame scores averaged over the
 strip moved by each of the row shifts (`--row-shifts`, each set a row; default:
 the reader's own, LineReader's ROW_SHIFTS; `0` alone is the strip as cut); the table gives the numbers read exactly and
 the things to refuse read as nothing. `--strips FILE` reads validation strips an
@@ -23,17 +26,22 @@ numbers and the test seeds never choose a line reader.
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 from common import ROOT, ensure_data, finish, machine_line
 
 from digitlab.formats import read_json
-from digitlab.recognize.ctc import best_path_text
+from digitlab.recognize.ctc import best_path_text, decode_text
 from digitlab.recognize.line_reader import ROW_SHIFTS, LineReader
 from digitlab.synth.strip_data import line_strips, read_strips
 from digitlab.train.line_training import validation_figures
 
 VALIDATION_PHOTOS = 4_000
+# How a strip's frames become a number: as `digitlab predict` reads (frame probabilities after the card's
+# temperature, prefix beam search), or by each frame's most likely class (training's validation).
+DECODERS = {"beam": lambda reader, pixels: decode_text(reader.frames(pixels)),
+            "best-path": lambda reader, pixels: best_path_text(reader.logits(pixels))}
 
 
 def model_file(candidate: Path) -> Path:
@@ -61,11 +69,14 @@ def main() -> int:
     parser.add_argument("--row-shifts", type=_shifts, action="append", metavar="ROWS",
                         help="a set of row shifts to read each strip with, such as 0 or 0,-1,1; repeat it for "
                              f"more rows (default: {shifts_text(ROW_SHIFTS)})")
+    parser.add_argument("--decoder", action="append", choices=list(DECODERS),
+                        help="how frames become a number (default: beam, as predict reads); repeat it for more rows")
     parser.add_argument("--strips", action="append", metavar="FILE",
                         help="validation strips saved by an earlier generator, or `today` (the default); repeat it "
                              "to read several sets")
     args = parser.parse_args()
     args.row_shifts = args.row_shifts or [ROW_SHIFTS]
+    args.decoder = args.decoder or ["beam"]
     ensure_data()
     sets = []
     for name in args.strips or ["today"]:
@@ -79,14 +90,15 @@ def main() -> int:
         # One session per set of row shifts, read by every set of strips.
         readers = [(shifts, LineReader(model_file(candidate), row_shifts=shifts)) for shifts in args.row_shifts]
         for strips in sets:
-            for shifts, reader in readers:
-                readings = [best_path_text(reader.logits(strips.pixels(index))) for index in range(len(strips))]
+            for (shifts, reader), decoder in itertools.product(readers, args.decoder):
+                readings = [DECODERS[decoder](reader, strips.pixels(index)) for index in range(len(strips))]
                 figures = validation_figures(readings, strips.texts)
                 rows.append(f"| `{candidate}` | {describe(candidate)} | {strips.generator} | {shifts_text(shifts)} | "
-                            f"{figures['exact']:.2%} | {figures['refused_non_numbers']:.2%} |")
+                            f"{decoder} | {figures['exact']:.2%} | {figures['refused_non_numbers']:.2%} |")
                 print(rows[-1], flush=True)
     options = ("" if args.row_shifts == [ROW_SHIFTS] else
                "".join(f" --row-shifts={shifts_text(shifts)}" for shifts in args.row_shifts))
+    options += "".join(f" --decoder {name}" for name in args.decoder) if args.decoder != ["beam"] else ""
     options += "".join(f" --strips {name}" for name in args.strips or [])
     data = "; ".join(
         f"strips generator {strips.generator}: {len(strips):,} validation strips "
@@ -101,11 +113,13 @@ def main() -> int:
         f"- Command: `python benchmarks/line_readers.py{options} "
         f"{' '.join(str(candidate) for candidate in args.candidates)}`",
         f"- Data, validation photos (MNIST training digits 54,000-59,999, no font): {data}.",
-        "- Each reads every strip by best path, its frame scores averaged over the strip moved by each row shift "
-        "(0 alone: the strip as cut); exact: numbers read exactly; refused: things to refuse read as nothing.",
+        "- Each reads every strip with its frame scores averaged over the strip moved by each row shift "
+        "(0 alone: the strip as cut), then decodes them: beam, prefix beam search after the card's temperature "
+        "(as `digitlab predict` reads); best-path, each frame's likeliest class. Exact: numbers read exactly; "
+        "refused: things to refuse read as nothing (no reject threshold).",
         "",
-        "| model | what it is | strips | row shifts | exact numbers | refused |",
-        "|---|---|---|---|---:|---:|",
+        "| model | what it is | strips | row shifts | decoder | exact numbers | refused |",
+        "|---|---|---|---|---|---:|---:|",
         *rows,
     ]
     return finish(lines, args.out, args.no_write)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from digitlab.recognize.ctc import BLANK, best_path, best_path_text, frame_probabilities
+from digitlab.recognize.ctc import (
+    BLANK, aligned_frames, best_path, best_path_text, decode, decode_text, frame_probabilities, prefix_beam_search,
+)
 from digitlab.recognize.line_reader import _column_spans
 from digitlab.vision import analyze
 from digitlab.vision.line import CONTENT_HEIGHT, MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE, cut_strip, line_boxes
@@ -37,6 +39,36 @@ def test_best_path_gives_each_digit_its_frames_and_renormalised_probabilities():
     assert int(np.argmax(seven.probabilities)) == 7
     # Its confidence counts blank too: the peak frame's probability of the 7 among all 11 classes.
     assert seven.confidence == pytest.approx(probabilities[2, 7])
+
+
+def test_decode_reads_the_most_likely_number_where_best_path_reads_the_most_likely_path():
+    # Two frames, each 0.6 blank and 0.4 a 7: the likeliest path is blank-blank (0.36), but the paths that
+    # spell "7" (7-blank, blank-7, 7-7) add up to 0.64.
+    frames = np.zeros((2, 11))
+    frames[:, BLANK], frames[:, 7] = 0.6, 0.4
+    assert best_path_text(frames) == "" and decode_text(frames) == "7"
+    (seven,) = decode(frames)
+    assert seven.digit == 7 and 0 <= seven.first <= seven.last <= 1
+    assert seven.confidence == pytest.approx(0.4) and int(np.argmax(seven.probabilities)) == 7
+
+
+def test_decode_is_best_path_on_sure_frames_and_keeps_a_double_digit():
+    b = BLANK
+    frames = _frames([b, 1, 1, b, 1, b, b, 2, 2, 2, 3, b])
+    assert decode_text(frames) == "1123" and prefix_beam_search(frames) == (1, 1, 2, 3)
+    assert [(d.digit, d.first, d.last) for d in decode(frames)] == [(d.digit, d.first, d.last)
+                                                                      for d in best_path(frames)]
+    assert decode_text(_frames([b, b, b])) == "" and decode(np.zeros((0, 11))) == []
+
+
+def test_aligned_frames_follow_the_likeliest_path_of_the_number():
+    b = BLANK
+    frames = _frames([b, 4, 4, b, b, 4, b, 9, 9, b])
+    assert aligned_frames(frames, (4, 4, 9)) == [(1, 2), (5, 5), (7, 8)]
+    # A number the best path does not spell still gets one run of frames per digit, in order.
+    spans = aligned_frames(frames, (4, 9))
+    assert len(spans) == 2 and spans[0][1] < spans[1][0] and all(first <= last for first, last in spans)
+    assert aligned_frames(frames, ()) == []
 
 
 def test_frame_probabilities_is_a_stable_softmax_with_a_temperature():

@@ -32,7 +32,7 @@ from digitlab.errors import UserError
 from digitlab.export.exporter import use_tensorflow_backend
 from digitlab.formats import CARD, atomic_path, file_sha256, staged_files, write_json_atomic
 from digitlab.models import import_keras
-from digitlab.recognize.ctc import best_path, best_path_text, frame_probabilities
+from digitlab.recognize.ctc import best_path_text, decode, frame_probabilities
 from digitlab.recognize.line_reader import LineReader
 from digitlab.synth.strip_data import StripSet, line_strips
 from digitlab.synth.strips import HELD_OUT_FONT_FAMILIES
@@ -97,7 +97,7 @@ def calibrate(reader: LineReader, strips: StripSet) -> dict:
     def readings(temperature: float):
         found = []
         for index in range(len(strips)):
-            digits = best_path(frame_probabilities(logits[index], temperature))
+            digits = decode(frame_probabilities(logits[index], temperature))  # as LineReader.read does
             text = "".join(str(digit.digit) for digit in digits)
             confidences = [digit.confidence for digit in digits]
             found.append((text, float(np.prod(confidences)) if digits else 0.0, min(confidences, default=0.0)))

@@ -9,7 +9,8 @@ Usage:
 The strip (digitlab.vision.line) goes through the model alone, with no other
 image's strip (a batch of itself moved one row up and one down, ROW_SHIFTS,
 whose frame scores are averaged), so the answer for an image never depends on
-what else was read with it. Frames are decoded by CTC's best path (ctc.py) after the
+what else was read with it. Frames are decoded by CTC prefix beam search (ctc.decode: the
+most likely number, each digit's frames by its most likely path) after the
 temperature fitted on validation strips (card.json's `temperature`). A digit's
 box: the strip columns from halfway between it and its left neighbour to
 halfway to its right neighbour (the frames CTC aligned to it and half the
@@ -30,7 +31,7 @@ import numpy as np
 from digitlab.errors import UserError
 from digitlab.formats import CARD, finite_number, rundir, shipped_models, sidecar_value
 from digitlab.models import import_keras
-from digitlab.recognize.ctc import NUM_DIGITS, FrameDigit, best_path, frame_probabilities
+from digitlab.recognize.ctc import NUM_DIGITS, FrameDigit, decode, frame_probabilities
 from digitlab.recognize.runtimes import ONNX_FILE, onnx_session
 from digitlab.vision.line import STRIP_HEIGHT, WIDTH_MULTIPLE
 from digitlab.vision.preprocess import to_mnist
@@ -123,7 +124,7 @@ class LineReader:
         if analysis.line is None:
             return []
         strip = analysis.line.pixels
-        found = best_path(self.frames(strip))
+        found = decode(self.frames(strip))
         return [_line_digit(analysis, strip, digit, columns)
                 for digit, columns in zip(found, _column_spans(found, strip.shape[1], self.frame_width))]
 

@@ -4,6 +4,8 @@ The module starts the cluster once (`ray start --head`, then a second node with
 `ray start --address`, one CPU each; token authentication off, as a local test
 cluster needs) and stops it at the end. Outside a namespace made by test_ray.py
 the module skips itself: it must never start Ray on a network others can reach.
+The namespace has its own processes too, so `ray stop --force` at the end
+stops this cluster only.
 """
 
 from __future__ import annotations
@@ -218,3 +220,4 @@ def test_a_two_worker_training_run_on_the_cluster_finishes_and_resumes(cluster, 
                          "--runs-dir", str(tmp_path / "more"), check=False)
     assert too_many.returncode == 1 and "--ray-workers 3 needs 3 CPUs, one per worker; the Ray cluster has 2." \
         in too_many.stderr and "Traceback" not in too_many.stderr
+    assert not (tmp_path / "more").exists() or not any((tmp_path / "more").iterdir())  # no failed run left behind

@@ -79,9 +79,11 @@ def _run_training(config: RunConfig, args: argparse.Namespace, resume_dir: Path 
     trainer = None
     if config.ray_workers:
         require_extras("train --ray-workers")
-        from digitlab.scale.train import fit_on_ray  # lazy: Ray, and PyTorch in the workers
+        from digitlab.scale.train import check_workers_fit, fit_on_ray  # lazy: Ray, and PyTorch in the workers
 
-        trainer = partial(fit_on_ray, workers=config.ray_workers, address=getattr(args, "ray_address", None))
+        address = getattr(args, "ray_address", None)
+        check_workers_fit(config.ray_workers, address)  # before the run directory is made
+        trainer = partial(fit_on_ray, workers=config.ray_workers, address=address)
     result = run_pipeline(config, resume_dir=resume_dir, verbose=verbose, trainer=trainer)
     print_run_summary(result)
     return 0

@@ -50,6 +50,25 @@ WORKER_CPUS = 1
 EVALUATION_BATCH = 1000
 
 
+def check_workers_fit(workers: int, address: str | None) -> None:
+    """One sentence, before a run directory exists, when the cluster (or this machine) has fewer CPUs than
+    `workers` need: Ray would wait for the missing CPUs forever. fit_on_ray checks again when it starts."""
+    if address is None:  # a local Ray gets every CPU of this machine (cluster.connect)
+        _refuse_too_many_workers(workers, os.cpu_count() or 1, "this machine (a local Ray)")
+        return
+    ray = connect(address)
+    try:
+        _refuse_too_many_workers(workers, ray.cluster_resources().get("CPU", 0))
+    finally:
+        ray.shutdown()
+
+
+def _refuse_too_many_workers(workers: int, cpus: float, where: str = "the Ray cluster") -> None:
+    if workers * WORKER_CPUS > cpus:
+        raise UserError(f"--ray-workers {workers} needs {workers * WORKER_CPUS:g} CPUs, one per worker; "
+                        f"{where} has {cpus:g}.")
+
+
 def fit_on_ray(model, images: np.ndarray, labels: np.ndarray, config: RunConfig, run_dir: Path,
                verbose=0, extra=None, on_epoch_end=None, stopped_after=None, *, workers: int,
                address: str | None = None) -> dict[str, list[float]]:
@@ -66,10 +85,7 @@ def fit_on_ray(model, images: np.ndarray, labels: np.ndarray, config: RunConfig,
     classes = np.asarray(labels).argmax(axis=1).astype(np.int64)
     ray = connect(address)
     try:
-        cpus = ray.cluster_resources().get("CPU", 0)
-        if workers * WORKER_CPUS > cpus:  # Ray would wait for the missing CPUs forever
-            raise UserError(f"--ray-workers {workers} needs {workers * WORKER_CPUS:g} CPUs, one per worker; "
-                            f"the Ray cluster has {cpus:g}.")
+        _refuse_too_many_workers(workers, ray.cluster_resources().get("CPU", 0))  # the cluster may have shrunk
         # Heavy: Ray Train (and PyTorch through it) load only when a run trains on Ray.
         from ray.train import RunConfig as TrainRunConfig
         from ray.train import ScalingConfig

@@ -125,13 +125,14 @@ def aligned_frames(probabilities: np.ndarray, labels: tuple[int, ...]) -> list[t
     logs = np.log(np.clip(np.asarray(probabilities, dtype=np.float64), 1e-300, None))[:, states]
     score = np.full(len(states), -np.inf)
     score[:2] = logs[0, :2]
+    # A path may skip a blank only to go from one digit to a different one.
+    no_skip = [index for index in range(len(states))
+               if states[index] == BLANK or (index >= 2 and states[index - 2] == states[index])]
     came_from = np.zeros((frames, len(states)), dtype=np.int64)
     for frame in range(1, frames):
         stay, step = score, np.concatenate([[-np.inf], score[:-1]])
-        # Skipping a blank is allowed between two different digits only.
         skip = np.concatenate([[-np.inf, -np.inf], score[:-2]])
-        skip[[index for index in range(len(states)) if states[index] == BLANK or
-              (index >= 2 and states[index - 2] == states[index])]] = -np.inf
+        skip[no_skip] = -np.inf
         choices = np.stack([stay, step, skip])
         best = np.argmax(choices, axis=0)
         came_from[frame] = np.arange(len(states)) - best

@@ -38,6 +38,11 @@ def _check_reachable(address: str) -> None:
                         "or leave out --ray-address to start a local Ray.") from None
 
 
+def local_cpus() -> int:
+    """The CPUs a local Ray started by connect(None) has: every CPU of this machine."""
+    return os.cpu_count() or 1
+
+
 def connect(address: str | None):
     """Ray, joined to the cluster at `address` (HOST:PORT, or "auto") or started here; ray.shutdown() after."""
     import ray  # heavy: Ray comes with digitlab[ray]
@@ -54,7 +59,7 @@ def connect(address: str | None):
         _check_reachable(address)
         settings["address"] = address
     else:
-        settings.update(object_store_memory=LOCAL_OBJECT_STORE_BYTES, num_cpus=os.cpu_count() or 1)
+        settings.update(object_store_memory=LOCAL_OBJECT_STORE_BYTES, num_cpus=local_cpus())
     try:
         ray.init(**settings)
     except (ConnectionError, RuntimeError, ValueError) as error:

@@ -40,7 +40,7 @@ from digitlab.data import split_validation
 from digitlab.errors import UserError
 from digitlab.formats import HISTORY_COLUMNS_WITH_VALIDATION, RunConfig, read_history, rundir, trim_history
 from digitlab.models import create_model
-from digitlab.scale.cluster import connect
+from digitlab.scale.cluster import connect, local_cpus
 
 logger = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ EVALUATION_BATCH = 1000
 def check_workers_fit(workers: int, address: str | None) -> None:
     """One sentence, before a run directory exists, when the cluster (or this machine) has fewer CPUs than
     `workers` need: Ray would wait for the missing CPUs forever. fit_on_ray checks again when it starts."""
-    if address is None:  # a local Ray gets every CPU of this machine (cluster.connect)
-        _refuse_too_many_workers(workers, os.cpu_count() or 1, "this machine (a local Ray)")
+    if address is None:
+        _refuse_too_many_workers(workers, local_cpus(), "this machine (a local Ray)")
         return
     ray = connect(address)
     try:

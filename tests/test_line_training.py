@@ -74,7 +74,10 @@ def test_batches_pad_to_buckets_and_keep_each_strip_s_frames():
     ({"frame_width": 4, "widths": [32]}, False, None, "at most 2 to the number of widths"),
     ({"dropout_rate": 1.5}, False, None, "dropout_rate must be a number from 0 up to 1"),
     ({"context": 64}, True, None, "a resumed run keeps its own"),
-    ({"context": 64}, False, Path("model.keras"), "a fine-tuned run keeps its start model's"),
+    ({"context": 64}, False, Path("model.keras"), "with --init-from, --option may only add residual_blocks"),
+    ({"residual_blocks": [4]}, False, None, "residual_blocks must be a list of different blocks from 0 to 3"),
+    ({"residual_blocks": [2, 2]}, False, None, "residual_blocks must be a list of different blocks"),
+    ({"residual_blocks": "deep"}, False, None, "residual_blocks must be a list"),
 ])
 def test_a_shape_the_line_reader_cannot_take_is_one_sentence(options, resume, init_from, says):
     with pytest.raises(UserError, match=says):
@@ -94,6 +97,61 @@ def test_the_builder_takes_the_shape_it_is_given():
     model = build_line_reader(strip_height=32, widths=[8, 16, 24], context=40, frame_width=2, dilation=2)
     assert [layer.filters for layer in model.layers if hasattr(layer, "filters")] == [8, 16, 24, 40, 40]
     assert model.predict_on_batch(np.zeros((1, 32, 96, 1), np.float32)).shape == (1, 96 // 2, 11)
+
+
+def test_a_fine_tuned_run_may_add_residual_blocks():
+    check_architecture({"residual_blocks": [2, 3]}, init_from=Path("model.keras"))  # no error
+
+
+def test_residual_units_start_as_the_identity_so_a_deeper_reader_reads_as_the_one_it_came_from():
+    """The trained layers copied over, the new units pass their input through: the same frames to the last bit.
+    Checked on weights that are not fresh (random batch-normalization statistics), as a trained reader's."""
+    from digitlab.models.line_reader import build_line_reader, line_reader_shape
+    from digitlab.train.line_training import transfer_weights
+
+    start = build_line_reader(widths=[8, 16, 24], context=40, frame_width=2, dilation=2)
+    rng = np.random.default_rng(0)
+    for layer in start.layers:
+        layer.set_weights([rng.uniform(0.5, 1.5, weight.shape).astype(np.float32) for weight in layer.get_weights()])
+    shape = line_reader_shape(start)
+    assert shape == {"widths": [8, 16, 24], "context": 40, "dropout_rate": 0.2, "frame_width": 2, "dilation": 2,
+                     "residual_blocks": []}
+    deeper = transfer_weights(start, build_line_reader(**{**shape, "residual_blocks": [1, 2]}))
+    assert line_reader_shape(deeper) == {**shape, "residual_blocks": [1, 2]}
+    assert deeper.count_params() > start.count_params()
+    strips = rng.random((2, 32, 96, 1)).astype(np.float32)
+    assert np.array_equal(np.asarray(start(strips, training=False)), np.asarray(deeper(strips, training=False)))
+
+    with pytest.raises(UserError, match="its weights do not fit"):
+        transfer_weights(start, build_line_reader(widths=[8, 16, 32], context=40, frame_width=2, dilation=2))
+
+
+def test_fine_tuning_with_residual_blocks_trains_and_saves_the_deeper_reader(tmp_path):
+    """train_line_reader from a tiny saved reader, deepened by --option residual_blocks, on made-up strips
+    (JAX, in a process of its own): the run saves a model of the start's shape plus the new units."""
+    script = """
+import sys
+from pathlib import Path
+import numpy as np
+from digitlab.models.line_reader import build_line_reader, line_reader_shape
+from digitlab.synth.strip_data import StripSet
+from digitlab.train.line_training import train_line_reader
+import keras
+
+out = Path(sys.argv[1])
+build_line_reader(widths=[8, 16], context=16, frame_width=4).save(out / "start.keras")
+rng = np.random.default_rng(0)
+columns = (rng.random((32, 64 * 8)) * 255).astype(np.uint8)
+strips = StripSet(columns, np.arange(0, 64 * 9, 64), ["12", "3", "", "45", "6", "78", "9", "0"], missed=0)
+summary = train_line_reader(out / "run", 1, strips, strips, batch_size=4, learning_rate=1e-4,
+                            init_from=out / "start.keras", architecture={"residual_blocks": [1]})
+model = keras.saving.load_model(out / "run" / "model.keras", compile=False)
+print(line_reader_shape(model)["residual_blocks"], len(summary["history"]))
+"""
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                          env={**os.environ, "KERAS_BACKEND": "jax"}, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[-2] == "[1] 1"
 
 
 def test_train_ship_and_read_with_a_line_reader(tmp_path):

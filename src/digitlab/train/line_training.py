@@ -19,7 +19,8 @@ Keras on JAX, through Keras' stateless API, one compiled step per bucket width;
 the compiled programs are kept in the data cache (DIGITLAB_CACHE/jax), so a
 resumed run, or a new one of the same shape and learning rate, skips compiling.
 `--init-from` starts from a trained line reader's model.keras (its own
-architecture and frame width) instead of build_line_reader's fresh weights.
+architecture and frame width, deepened by any `--option residual_blocks`)
+instead of build_line_reader's fresh weights.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 
 from digitlab.errors import UserError
 from digitlab.formats import atomic_path, read_json, rundir, write_json_atomic
-from digitlab.models.line_reader import BLANK, FRAME_WIDTH, build_line_reader
+from digitlab.models.line_reader import BLANK, FRAME_WIDTH, RESIDUAL_PREFIX, build_line_reader, line_reader_shape
 from digitlab.recognize.ctc import best_path_text
 from digitlab.synth.strip_data import StripSet, line_strips
 from digitlab.train.fast.engine import enable_compilation_cache, stateless_state, write_back
@@ -155,7 +156,8 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
 
     `photos`: how many training and validation photos the strips were cut from (for the record).
     `init_from`: a trained line reader's model.keras to start from (fine-tuning), else fresh weights
-    built by build_line_reader with `architecture` (its keyword arguments: frame_width, dilation).
+    built by build_line_reader with `architecture` (its keyword arguments). When fine-tuning,
+    `architecture` may only name `residual_blocks`: the start model deepened by those units.
     """
     import keras  # heavy: Keras loads only when the line reader trains
 
@@ -166,6 +168,11 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
             model = keras.saving.load_model(init_from, compile=False, safe_mode=True)
         except Exception as error:  # Keras raises many types for a damaged or foreign file
             raise UserError(f"{init_from} could not be loaded as a line reader ({type(error).__name__}).") from None
+        if architecture and architecture.get("residual_blocks"):
+            # Deeper: the start model's shape with more residual units, its layers' weights copied in.
+            shape = line_reader_shape(model)
+            shape["residual_blocks"] = sorted(set(shape["residual_blocks"]) | set(architecture["residual_blocks"]))
+            model = transfer_weights(model, build_line_reader(strip_height=STRIP_HEIGHT, **shape), init_from)
     else:
         model = build_line_reader(strip_height=STRIP_HEIGHT, **(architecture or {}))
     frame_width = _frame_width(model)
@@ -216,14 +223,32 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
     return json.loads((out / HISTORY).read_text())
 
 
+def transfer_weights(start, model, source: Path | str = "the start model"):
+    """`model` with every layer but its residual units' holding `start`'s weights, layer by layer in order.
+
+    A residual unit starts as the identity (build_line_reader), so the deeper model reads as `start` did.
+    A UserError when the two differ in any other layer (`source` names the start model in it).
+    """
+    trained = [layer for layer in start.layers if layer.weights]
+    kept = [layer for layer in model.layers if layer.weights and not layer.name.startswith(RESIDUAL_PREFIX)]
+    shapes = [[tuple(weight.shape) for weight in layer.weights] for layer in trained]
+    if shapes != [[tuple(weight.shape) for weight in layer.weights] for layer in kept]:
+        raise UserError(f"{source} is not a line reader of the shape it was read as; its weights do not fit.")
+    for source_layer, layer in zip(trained, kept):
+        layer.set_weights(source_layer.get_weights())
+    return model
+
+
 def check_architecture(architecture: dict | None, resume: bool = False, init_from: Path | None = None) -> None:
     """Raise a UserError unless `architecture` holds only build_line_reader's knobs, of the right kinds,
     and the run may choose a shape (a resumed run keeps its own, a fine-tuned one its start model's)."""
     if not architecture:
         return
-    if resume or init_from is not None:
-        what = "a resumed run keeps its own" if resume else "a fine-tuned run keeps its start model's"
-        raise UserError(f"--option sets a new line reader's shape; {what}.")
+    if resume:
+        raise UserError("--option sets a new line reader's shape; a resumed run keeps its own.")
+    if init_from is not None and set(architecture) != {"residual_blocks"}:
+        raise UserError("a fine-tuned run keeps its start model's shape: with --init-from, --option may only add "
+                        "residual_blocks.")
     unknown = sorted(set(architecture) - set(ARCHITECTURE_OPTIONS))
     if unknown:
         raise UserError(f"the line reader takes {', '.join(ARCHITECTURE_OPTIONS)}; got {', '.join(unknown)}.")
@@ -243,6 +268,12 @@ def check_architecture(architecture: dict | None, resume: bool = False, init_fro
     if frame_width & (frame_width - 1) or WIDTH_MULTIPLE % frame_width or frame_width.bit_length() - 1 > len(widths):
         raise UserError(f"frame_width must be 1, 2 or {WIDTH_MULTIPLE} (and at most 2 to the number of widths); "
                         f"got {frame_width}.")
+    blocks = shape["residual_blocks"]
+    if not (isinstance(blocks, (list, tuple)) and len(set(blocks)) == len(blocks)
+            and all(isinstance(block, int) and not isinstance(block, bool) and 0 <= block < len(widths)
+                    for block in blocks)):
+        raise UserError(f"residual_blocks must be a list of different blocks from 0 to {len(widths) - 1} "
+                        f"(one per width), such as [2,3]; got {blocks!r}.")
     rate = shape["dropout_rate"]
     if not (isinstance(rate, (int, float)) and not isinstance(rate, bool) and 0 <= rate < 1):
         raise UserError(f"dropout_rate must be a number from 0 up to 1; got {rate!r}.")
@@ -280,7 +311,8 @@ def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int =
         run_dir = rundir.new_run_dir(runs_dir, rundir.LINE_READER_MODEL)
         epochs = epochs or DEFAULT_EPOCHS
         learning_rate = learning_rate or DEFAULT_LEARNING_RATE
-        architecture = dict(DEFAULT_ARCHITECTURE, **(architecture or {}))
+        # A fine-tuned run keeps its start model's shape, deepened by any residual units --option adds.
+        architecture = dict(architecture or {}) if init_from else dict(DEFAULT_ARCHITECTURE, **(architecture or {}))
     write_json_atomic(run_dir / rundir.CONFIG, {
         "model": rundir.LINE_READER_MODEL, "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "train_photos": train_count, "validation_photos": validation_count, "command": command,

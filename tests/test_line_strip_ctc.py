@@ -172,3 +172,18 @@ def test_line_boxes_of_two_lines_keep_one():
         mask[y0:y1, x0:x1] = True
     boxes = line_boxes(mask, digits)
     assert len(boxes) == 2 and len({box[1] for box in boxes}) == 1
+
+
+@pytest.mark.parametrize("valley", [0.5, 0.65, 1.35, 1.5, 2.2, 3.0])
+def test_the_temperature_search_finds_the_full_grid_s_minimum_in_fewer_calls(valley):
+    from digitlab.export.line_shipping import TEMPERATURES, grid_minimum
+
+    calls = []
+
+    def cost(temperature):
+        calls.append(temperature)
+        return (temperature - valley) ** 2
+
+    found = grid_minimum(TEMPERATURES, cost)
+    assert len(set(calls)) == len(calls) <= 20 < len(TEMPERATURES)  # each temperature decoded once
+    assert found == float(min(TEMPERATURES, key=cost)) == valley

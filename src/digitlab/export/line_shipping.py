@@ -11,14 +11,15 @@ of every strip, frame scores within PARITY_TOLERANCE) and card.json. Calibration
 runs the ONNX file the way `digitlab predict` does (digitlab.recognize.LineReader,
 each strip's frame scores averaged over its row shifts, recorded in the card)
 over the run's validation strips (MNIST training digits 54,000–59,999; never a
-test digit): the temperature that makes a number's confidence (the product of
-its digits') match how often such numbers are right, then `reject_below`, the
-highest threshold on the least sure digit that refuses at most
-MAX_RIGHT_REFUSED of the right readings.
+test digit): the temperature (searched coarse to fine, grid_minimum) that makes
+a number's confidence (the product of its digits') match how often such numbers
+are right, then `reject_below`, the highest threshold on the least sure digit
+that refuses at most MAX_RIGHT_REFUSED of the right readings.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -43,6 +44,21 @@ PARITY_STRIPS = 300
 MAX_RIGHT_REFUSED = 0.01
 TEMPERATURES = np.round(np.arange(0.5, 3.01, 0.05), 2)
 THRESHOLDS = np.round(np.arange(0.0, 0.96, 0.01), 2)
+# grid_minimum looks at every COARSE_STRIDE-th temperature first (every 0.25), then at the 0.05 steps around the best.
+COARSE_STRIDE = 5
+
+
+def grid_minimum(grid: np.ndarray, cost, stride: int = COARSE_STRIDE) -> float:
+    """The point of the sorted `grid` where `cost` is least, searched coarse to fine: every stride-th
+    point (and the last), then every point between the coarse best's neighbours. The same answer as
+    trying them all when the cost has one valley, as the log loss over temperatures has, in about
+    a third of the calls (each decodes every validation strip)."""
+    cost = functools.lru_cache(maxsize=None)(cost)
+    coarse = sorted(set(range(0, len(grid), stride)) | {len(grid) - 1})
+    best = min(coarse, key=lambda index: cost(float(grid[index])))
+    position = coarse.index(best)
+    low, high = coarse[max(position - 1, 0)], coarse[min(position + 1, len(coarse) - 1)]
+    return float(min((float(grid[index]) for index in range(low, high + 1)), key=cost))
 
 
 def _export_onnx(keras_path: Path, onnx_path: Path) -> None:
@@ -109,7 +125,7 @@ def calibrate(reader: LineReader, strips: StripSet) -> dict:
         confidence = np.clip([found[index][1] for index in numbers], 1e-6, 1 - 1e-6)
         return float(-np.mean(right * np.log(confidence) + (1 - right) * np.log(1 - confidence)))
 
-    temperature = float(min(TEMPERATURES, key=log_loss))
+    temperature = grid_minimum(TEMPERATURES, log_loss)
     found = readings(temperature)
     right = [index for index in numbers if found[index][0] == strips.texts[index]]
     allowed = int(MAX_RIGHT_REFUSED * len(right))

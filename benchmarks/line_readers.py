@@ -7,6 +7,7 @@ Usage:
     .venv/bin/python benchmarks/line_readers.py --row-shifts=0 --row-shifts=0,-1,1 models/line-reader/model.onnx
     .venv/bin/python benchmarks/line_readers.py --decoder best-path --decoder beam models/line-reader/model.onnx
     .venv/bin/python benchmarks/line_readers.py --strips today --strips ~/.cache/digitlab/strips/validation-4000-<hash>.npz ...
+    .venv/bin/python benchmarks/line_readers.py --strips today --strips train --sample 3000 models/line-reader/model.onnx
 
 Each candidate (a model.onnx or model.keras file, or a run dir's model.keras)
 reads every validation strip of digitlab.synth.strip_data (MNIST training
@@ -19,7 +20,9 @@ the reader's own, LineReader's ROW_SHIFTS; `0` alone is the strip as cut); the t
 the things to refuse read as nothing. `--strips FILE` reads validation strips an
 earlier generator made (the data cache keeps them by generator hash), to see a
 candidate trained on a new generator's photos on the old ones too; `today` is
-today's generator's. Validation data only: the held-out
+today's generator's; `train` its training strips, to see how well a candidate
+fits what it learned from (`--sample N` reads N strips of each set). Only
+validation data chooses: the held-out
 numbers and the test seeds never choose a line reader.
 """
 
@@ -29,15 +32,18 @@ import argparse
 import itertools
 from pathlib import Path
 
+import numpy as np
+
 from common import ROOT, ensure_data, finish, machine_line
 
 from digitlab.formats import read_json
 from digitlab.recognize.ctc import best_path_text, decode_text
 from digitlab.recognize.line_reader import ROW_SHIFTS, LineReader
-from digitlab.synth.strip_data import line_strips, read_strips
+from digitlab.synth.strip_data import StripSet, line_strips, read_strips
 from digitlab.train.line_training import validation_figures
 
 VALIDATION_PHOTOS = 4_000
+TRAINING_PHOTOS = 60_000  # the shipped reader's --line-photos
 # How a strip's frames become a number: as `digitlab predict` reads (frame probabilities after the card's
 # temperature, prefix beam search), or by each frame's most likely class (training's validation).
 DECODERS = {"beam": lambda reader, pixels: decode_text(reader.frames(pixels)),
@@ -72,8 +78,11 @@ def main() -> int:
     parser.add_argument("--decoder", action="append", choices=list(DECODERS),
                         help="how frames become a number (default: beam, as predict reads); repeat it for more rows")
     parser.add_argument("--strips", action="append", metavar="FILE",
-                        help="validation strips saved by an earlier generator, or `today` (the default); repeat it "
-                             "to read several sets")
+                        help="validation strips saved by an earlier generator, `today` (the default), or `train` "
+                             "(today's training strips: how well a reader fits what it learned from); repeat it to "
+                             "read several sets")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="read N strips of each set, drawn at random (seed 0), not all of them")
     args = parser.parse_args()
     args.row_shifts = args.row_shifts or [ROW_SHIFTS]
     args.decoder = args.decoder or ["beam"]
@@ -81,38 +90,44 @@ def main() -> int:
     sets = []
     for name in args.strips or ["today"]:
         try:
-            sets.append(line_strips("validation", args.photos) if name == "today"
-                        else read_strips(Path(name).expanduser()))
+            strips = (line_strips("validation", args.photos) if name == "today"
+                      else line_strips("train", TRAINING_PHOTOS) if name == "train"
+                      else read_strips(Path(name).expanduser()))
         except (OSError, ValueError) as error:
             parser.error(f"cannot read the strips {name}: {error}")
+        sets.append((name, strips if args.sample is None else sample(strips, args.sample), len(strips)))
     rows = []
     for candidate in args.candidates:
         # One session per set of row shifts, read by every set of strips.
         readers = [(shifts, LineReader(model_file(candidate), row_shifts=shifts)) for shifts in args.row_shifts]
-        for strips in sets:
+        for name, strips, _ in sets:
             for (shifts, reader), decoder in itertools.product(readers, args.decoder):
                 readings = [DECODERS[decoder](reader, strips.pixels(index)) for index in range(len(strips))]
                 figures = validation_figures(readings, strips.texts)
-                rows.append(f"| `{candidate}` | {describe(candidate)} | {strips.generator} | {shifts_text(shifts)} | "
+                rows.append(f"| `{candidate}` | {describe(candidate)} | {_set_name(name, strips)} | "
+                            f"{shifts_text(shifts)} | "
                             f"{decoder} | {figures['exact']:.2%} | {figures['refused_non_numbers']:.2%} |")
                 print(rows[-1], flush=True)
     options = ("" if args.row_shifts == [ROW_SHIFTS] else
                "".join(f" --row-shifts={shifts_text(shifts)}" for shifts in args.row_shifts))
     options += "".join(f" --decoder {name}" for name in args.decoder) if args.decoder != ["beam"] else ""
     options += "".join(f" --strips {name}" for name in args.strips or [])
+    options += f" --sample {args.sample}" if args.sample is not None else ""
     data = "; ".join(
-        f"strips generator {strips.generator}: {len(strips):,} validation strips "
+        f"{_set_name(name, strips)}: {len(strips):,} strips "
         f"({sum(bool(text) for text in strips.texts):,} numbers, {sum(not text for text in strips.texts):,} things "
-        f"to refuse) cut by that generator's pipeline from {len(strips) + strips.missed:,} photos, "
+        f"to refuse)" + (f" drawn at random from {population:,}" if len(strips) < population else "")
+        + f"; the set was cut by that generator's pipeline from {population + strips.missed:,} photos, "
         f"{strips.missed:,} whose line it missed left out"
-        for strips in sets)
+        for name, strips, population in sets)
     lines = [
         "# Line readers side by side on validation strips",
         "",
         f"- {machine_line()}",
         f"- Command: `python benchmarks/line_readers.py{options} "
         f"{' '.join(str(candidate) for candidate in args.candidates)}`",
-        f"- Data, validation photos (MNIST training digits 54,000-59,999, no font): {data}.",
+        "- Data: validation photos (MNIST training digits 54,000-59,999, no font), and with `--strips train` the "
+        f"training photos (digits 0-53,999 and the training fonts): {data}.",
         "- Each reads every strip with its frame scores averaged over the strip moved by each row shift "
         "(0 alone: the strip as cut), then decodes them: beam, prefix beam search after the card's temperature "
         "(as `digitlab predict` reads); best-path, each frame's likeliest class. Exact: numbers read exactly; "
@@ -123,6 +138,20 @@ def main() -> int:
         *rows,
     ]
     return finish(lines, args.out, args.no_write)
+
+
+def sample(strips: StripSet, count: int) -> StripSet:
+    """`count` of the strips drawn at random (seed 0), in their order (`missed`: the whole set's)."""
+    chosen = np.sort(np.random.default_rng(0).choice(len(strips), size=min(count, len(strips)), replace=False))
+    pieces = [strips.columns[:, strips.offsets[index]:strips.offsets[index + 1]] for index in chosen]
+    offsets = np.concatenate([[0], np.cumsum([piece.shape[1] for piece in pieces])]).astype(np.int64)
+    return StripSet(np.concatenate(pieces, axis=1), offsets, [strips.texts[index] for index in chosen],
+                    missed=strips.missed, generator=strips.generator)
+
+
+def _set_name(name: str, strips: StripSet) -> str:
+    """A strips set as the table names it: its generator hash, "training" added for the training strips."""
+    return f"{strips.generator} training" if name == "train" else strips.generator
 
 
 def shifts_text(shifts: tuple[int, ...]) -> str:

@@ -121,6 +121,13 @@ def test_residual_units_start_as_the_identity_so_a_deeper_reader_reads_as_the_on
     assert deeper.count_params() > start.count_params()
     strips = rng.random((2, 32, 96, 1)).astype(np.float32)
     assert np.array_equal(np.asarray(start(strips, training=False)), np.asarray(deeper(strips, training=False)))
+    # Deepened again: the units it has keep their (now trained) weights, the new one starts as the identity.
+    for layer in deeper.layers:
+        if layer.name.startswith("residual"):
+            layer.set_weights([rng.uniform(0.5, 1.5, weight.shape).astype(np.float32)
+                               for weight in layer.get_weights()])
+    deepest = transfer_weights(deeper, build_line_reader(**{**shape, "residual_blocks": [0, 1, 2]}))
+    assert np.array_equal(np.asarray(deeper(strips, training=False)), np.asarray(deepest(strips, training=False)))
 
     with pytest.raises(UserError, match="its weights do not fit"):
         transfer_weights(start, build_line_reader(widths=[8, 16, 32], context=40, frame_width=2, dilation=2))

@@ -224,18 +224,22 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
 
 
 def transfer_weights(start, model, source: Path | str = "the start model"):
-    """`model` with every layer but its residual units' holding `start`'s weights, layer by layer in order.
+    """`model` holding `start`'s weights: its plain layers layer by layer in order, its residual units
+    by name; the residual units `start` lacks stay as built, the identity (build_line_reader), so the
+    deeper model reads as `start` did. A UserError when the weights do not fit (`source` names `start`)."""
+    def plain(layers):
+        return [layer for layer in layers if layer.weights and not layer.name.startswith(RESIDUAL_PREFIX)]
 
-    A residual unit starts as the identity (build_line_reader), so the deeper model reads as `start` did.
-    A UserError when the two differ in any other layer (`source` names the start model in it).
-    """
-    trained = [layer for layer in start.layers if layer.weights]
-    kept = [layer for layer in model.layers if layer.weights and not layer.name.startswith(RESIDUAL_PREFIX)]
-    shapes = [[tuple(weight.shape) for weight in layer.weights] for layer in trained]
-    if shapes != [[tuple(weight.shape) for weight in layer.weights] for layer in kept]:
+    residual = {layer.name: layer for layer in model.layers if layer.name.startswith(RESIDUAL_PREFIX)}
+    pairs = list(zip(plain(start.layers), plain(model.layers)))
+    pairs += [(layer, residual.get(layer.name)) for layer in start.layers
+              if layer.weights and layer.name.startswith(RESIDUAL_PREFIX)]
+    if (len(plain(start.layers)) != len(plain(model.layers))
+            or any(target is None or [tuple(weight.shape) for weight in trained.weights]
+                   != [tuple(weight.shape) for weight in target.weights] for trained, target in pairs)):
         raise UserError(f"{source} is not a line reader of the shape it was read as; its weights do not fit.")
-    for source_layer, layer in zip(trained, kept):
-        layer.set_weights(source_layer.get_weights())
+    for trained, target in pairs:
+        target.set_weights(trained.get_weights())
     return model
 
 

@@ -121,7 +121,8 @@ def main() -> int:
         f"{strips.missed:,} whose line it missed left out"
         for name, strips, population in sets)
     lines = [
-        "# Line readers side by side on validation strips",
+        "# Line readers side by side on validation strips" + (" and training strips" if "train" in (args.strips or [])
+                                                              else ""),
         "",
         f"- {machine_line()}",
         f"- Command: `python benchmarks/line_readers.py{options} "

@@ -65,6 +65,35 @@ def test_batches_pad_to_buckets_and_keep_each_strip_s_frames():
         assert "".join(str(label) for label in labels[row, :lengths[row]]) == strips.texts[row]
 
 
+def test_augmented_strips_stay_readable_for_ctc_and_change_as_said():
+    from digitlab.train.line_training import INK_GAIN, SHIFT_ROWS, STRETCH, augmented
+
+    rng = np.random.default_rng(0)
+    strip = np.zeros((32, 120), np.float32)
+    strip[8:24, 10:110] = 1.0
+    widths = set()
+    for _ in range(50):
+        drawn = augmented(strip, "2026", rng)
+        widths.add(drawn.shape[1])
+        assert drawn.shape[0] == 32 and drawn.shape[1] % 4 == 0
+        assert STRETCH[0] * 120 - 4 <= drawn.shape[1] <= STRETCH[1] * 120 + 4
+        assert INK_GAIN[0] - 1e-6 <= drawn.max() <= INK_GAIN[1] + 1e-6
+        inked = np.flatnonzero(drawn.max(axis=1) > 0)
+        assert 8 - SHIFT_ROWS <= inked[0] <= 8 + SHIFT_ROWS and 23 - SHIFT_ROWS <= inked[-1] <= 23 + SHIFT_ROWS
+    assert len(widths) > 3  # stretched and squeezed, not always the same
+    # Eight equal digits need 15 frames: a strip 60 columns wide (15 frames of 4) is never squeezed.
+    tight = np.ones((32, 60), np.float32)
+    assert all(augmented(tight, "11111111", rng).shape[1] >= 60 for _ in range(50))
+
+
+def test_augmented_batches_count_each_strip_s_own_frames():
+    strips = make_strips("validation", 24)
+    images, labels, lengths, frames = batch_arrays(strips, np.arange(8), rng=np.random.default_rng(1))
+    plain = batch_arrays(strips, np.arange(8))
+    assert images.shape[2] >= max(frames) * FRAME_WIDTH and not np.array_equal(frames, plain[3])
+    assert np.array_equal(labels, plain[1]) and np.array_equal(lengths, plain[2])
+
+
 @pytest.mark.parametrize("options, resume, init_from, says", [
     ({"height": 3}, False, None, "takes widths, context"),
     ({"widths": [32, 64, 96, 128, 160, 192]}, False, None, "one to 5 positive whole numbers"),

@@ -129,6 +129,7 @@ def _train_line_reader(args: argparse.Namespace) -> int:
                                                  ("learning-rate", args.learning_rate),
                                                  ("init-from", args.init_from)) if value)
     architecture = dict(args.model_options or [])
+    command += " --augment" if args.augment else ""
     command += "".join(f" --option {name}={json.dumps(value, separators=(',', ':'))}"
                        for name, value in architecture.items())
     init_from = Path(resolve_model_path(args.init_from, args.runs_dir)) if args.init_from else None
@@ -136,7 +137,7 @@ def _train_line_reader(args: argparse.Namespace) -> int:
                                     batch_size=args.batch_size or 32, seed=args.seed,
                                     resume_dir=Path(args.resume) if args.resume else None, command=command,
                                     learning_rate=args.learning_rate, init_from=init_from,
-                                    architecture=architecture)
+                                    architecture=architecture, augment=bool(args.augment))
     print(f"Line reader trained: {run_dir} (ship it with `digitlab ship {run_dir} --name line-reader`)")
     return 0
 

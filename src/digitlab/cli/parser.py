@@ -27,7 +27,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr-schedule", choices=LR_SCHEDULES, help="learning-rate schedule")
     parser.add_argument(
         "--augment", action=argparse.BooleanOptionalAction, default=None,
-        help="random rotation, shift, zoom and stroke width while training",
+        help="random rotation, shift, zoom and stroke width while training (the line reader: each strip "
+             "stretched or squeezed across the line, moved up or down and its ink weakened)",
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed; the same seed repeats a run")
     _add_data_options(parser)

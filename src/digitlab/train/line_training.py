@@ -5,6 +5,7 @@ Usage:
     digitlab train --model line-reader --epochs 12 --line-photos 60000      # a run dir runs/<time>-line-reader
     digitlab train --resume runs/<time>-line-reader                          # after a kill: on from the last epoch
     digitlab train --model line-reader --init-from line-reader --learning-rate 5e-4   # fine-tune a trained one
+    digitlab train --model line-reader --augment ...      # each strip stretched, moved and faded as it is drawn
     train_line_reader(run_dir, epochs, train_strips, validation_strips)      # the loop itself, on StripSets
 
 Data: digitlab.synth.strip_data ("train": MNIST training digits 0–53,999 and
@@ -31,6 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from digitlab.errors import UserError
 from digitlab.formats import atomic_path, read_json, rundir, write_json_atomic
@@ -54,6 +56,9 @@ BUILDER_DEFAULTS = {name: parameter.default
                     if name != "strip_height"}
 ARCHITECTURE_OPTIONS = tuple(BUILDER_DEFAULTS)
 CHECKPOINT, BEST, HISTORY = "last.weights.h5", "best.weights.h5", "training.json"
+# --augment: how much a training strip may be stretched across the line, moved up or down (rows) and its ink
+# weakened each time it is drawn, so that a reader fits the writing rather than the strips it was shown.
+STRETCH, SHIFT_ROWS, INK_GAIN = (0.85, 1.15), 2, (0.7, 1.0)
 
 
 def _bucket(width: int) -> int:
@@ -76,15 +81,40 @@ def batches(strips: StripSet, batch_size: int, rng: np.random.Generator | None) 
     return result
 
 
-def batch_arrays(strips: StripSet, indices: np.ndarray, frame_width: int = FRAME_WIDTH):
-    """(images (n, 32, bucket, 1), labels (n, 8), label lengths, frame counts) for one batch."""
-    width = _bucket(max(strips.width(index) for index in indices))
+def augmented(pixels: np.ndarray, text: str, rng: np.random.Generator, frame_width: int = FRAME_WIDTH) -> np.ndarray:
+    """A training strip as drawn with --augment: stretched or squeezed across the line by a factor in
+    STRETCH (a multiple of WIDTH_MULTIPLE wide, never too few frames for its label), moved up or down by up
+    to SHIFT_ROWS rows, its ink scaled by a factor in INK_GAIN."""
+    width = pixels.shape[1]
+    stretched = int(round(width * rng.uniform(*STRETCH) / WIDTH_MULTIPLE)) * WIDTH_MULTIPLE
+    stretched = min(max(stretched, WIDTH_MULTIPLE), MAX_STRIP_WIDTH)
+    # CTC needs a frame per digit and one more between two equal digits.
+    needed = len(text) + sum(first == second for first, second in zip(text, text[1:]))
+    if stretched != width and stretched // frame_width >= needed:
+        pixels = np.asarray(Image.fromarray(pixels, mode="F").resize((stretched, STRIP_HEIGHT),
+                                                                     Image.Resampling.BILINEAR), dtype=np.float32)
+    rows = int(rng.integers(-SHIFT_ROWS, SHIFT_ROWS + 1))
+    moved = np.zeros_like(pixels)
+    if rows >= 0:
+        moved[rows:] = pixels[:STRIP_HEIGHT - rows]
+    else:
+        moved[:rows] = pixels[-rows:]
+    return np.clip(moved * np.float32(rng.uniform(*INK_GAIN)), 0.0, 1.0)
+
+
+def batch_arrays(strips: StripSet, indices: np.ndarray, frame_width: int = FRAME_WIDTH,
+                 rng: np.random.Generator | None = None):
+    """(images (n, 32, bucket, 1), labels (n, 8), label lengths, frame counts) for one batch; with `rng`,
+    each strip augmented (augmented())."""
+    pieces = [strips.pixels(index) for index in indices]
+    if rng is not None:
+        pieces = [augmented(pixels, strips.texts[index], rng, frame_width) for pixels, index in zip(pieces, indices)]
+    width = _bucket(max(pixels.shape[1] for pixels in pieces))
     images = np.zeros((len(indices), STRIP_HEIGHT, width, 1), np.float32)
     labels = np.zeros((len(indices), MAX_LABEL), np.int32)
     label_lengths = np.zeros(len(indices), np.int32)
     frames = np.zeros(len(indices), np.int32)
-    for row, index in enumerate(indices):
-        pixels = strips.pixels(index)
+    for row, (index, pixels) in enumerate(zip(indices, pieces)):
         images[row, :, :pixels.shape[1], 0] = pixels
         text = strips.texts[index]
         labels[row, :len(text)] = [int(character) for character in text]
@@ -151,13 +181,14 @@ def _frame_width(model) -> int:
 def train_line_reader(out: Path, epochs: int, train: StripSet, validation: StripSet, batch_size: int = 32,
                       learning_rate: float = 2e-3, seed: int = 0, resume: bool = False, command: str = "",
                       photos: tuple[int, int] = (0, 0), init_from: Path | None = None,
-                      architecture: dict | None = None) -> dict:
+                      architecture: dict | None = None, augment: bool = False) -> dict:
     """Train (or resume) a line reader on these strips into `out`; returns training.json's content.
 
     `photos`: how many training and validation photos the strips were cut from (for the record).
     `init_from`: a trained line reader's model.keras to start from (fine-tuning), else fresh weights
     built by build_line_reader with `architecture` (its keyword arguments). When fine-tuning,
     `architecture` may only name `residual_blocks`: the start model deepened by those units.
+    `augment`: each training strip augmented each time it is drawn (augmented()).
     """
     import keras  # heavy: Keras loads only when the line reader trains
 
@@ -193,8 +224,9 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
     best = max((entry["validation"]["exact"] for entry in history), default=-1.0)
     for epoch in range(len(history), epochs):
         started, losses = time.time(), []
+        draws = np.random.default_rng([seed, epoch, 1]) if augment else None
         for indices in batches(train, batch_size, np.random.default_rng([seed, epoch])):
-            state, loss = train_step(state, *batch_arrays(train, indices, frame_width))
+            state, loss = train_step(state, *batch_arrays(train, indices, frame_width, draws))
             losses.append(float(loss))
         figures = validation_figures(read_strips(predict, state, validation, frame_width=frame_width),
                                      validation.texts)
@@ -215,7 +247,8 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
                    "validation_photos": photos[1], "validation_strips": len(validation),
                    "validation_missed": validation.missed, "generator": train.generator,
                    "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,
-                   "init_from": str(init_from) if init_from else None, "frame_width": frame_width}
+                   "init_from": str(init_from) if init_from else None, "frame_width": frame_width,
+                   "augment": augment}
         write_json_atomic(out / HISTORY, summary)
     model.load_weights(out / BEST)
     with atomic_path(out / "model.keras", suffix=".keras") as partial:
@@ -291,7 +324,8 @@ def validation_photos(train_photos: int) -> int:
 def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int = 60_000,
                           validation_count: int | None = None, batch_size: int = 32, seed: int = 0,
                           resume_dir: Path | None = None, command: str = "", learning_rate: float | None = None,
-                          init_from: Path | None = None, architecture: dict | None = None) -> Path:
+                          init_from: Path | None = None, architecture: dict | None = None,
+                          augment: bool = False) -> Path:
     """Train a line reader in a run dir of its own (or resume `resume_dir`) with the run's lock and status.
 
     `epochs` None: DEFAULT_EPOCHS for a new run, the run's own count for a resumed one.
@@ -311,6 +345,7 @@ def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int =
         init_from = Path(config["init_from"]) if config.get("init_from") else None
         # A run resumes with its own architecture (runs made before it was recorded have the default one).
         architecture = config.get("architecture", DEFAULT_ARCHITECTURE)
+        augment = bool(config.get("augment", False))
     else:
         run_dir = rundir.new_run_dir(runs_dir, rundir.LINE_READER_MODEL)
         epochs = epochs or DEFAULT_EPOCHS
@@ -321,7 +356,7 @@ def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int =
         "model": rundir.LINE_READER_MODEL, "epochs": epochs, "batch_size": batch_size, "seed": seed,
         "train_photos": train_count, "validation_photos": validation_count, "command": command,
         "learning_rate": learning_rate, "init_from": str(init_from) if init_from else None,
-        "architecture": architecture})
+        "architecture": architecture, "augment": augment})
     with rundir.run_lock(run_dir):
         rundir.mark_status(run_dir, rundir.RUNNING)
         try:
@@ -329,7 +364,7 @@ def train_line_reader_run(runs_dir: Path, epochs: int | None, train_count: int =
             summary = train_line_reader(run_dir, epochs, *strips, batch_size, learning_rate=learning_rate,
                                         seed=seed, resume=resume_dir is not None, command=command,
                                         photos=(train_count, validation_count), init_from=init_from,
-                                        architecture=architecture)
+                                        architecture=architecture, augment=augment)
         except KeyboardInterrupt:
             rundir.mark_status(run_dir, rundir.INTERRUPTED)
             raise

@@ -86,6 +86,17 @@ def test_augmented_strips_stay_readable_for_ctc_and_change_as_said():
     assert all(augmented(tight, "11111111", rng).shape[1] >= 60 for _ in range(50))
 
 
+def test_strips_too_narrow_for_their_label_are_left_out_of_training():
+    from digitlab.synth.strip_data import StripSet
+    from digitlab.train.line_training import frames_needed, spellable
+
+    assert frames_needed("2026") == 4 and frames_needed("11") == 3 and frames_needed("") == 0
+    # 8 columns (2 frames) for "11" (3 frames needed), 12 for "11" (enough), 8 for "" (always).
+    strips = StripSet(np.zeros((32, 28), np.uint8), np.array([0, 8, 20, 28]), ["11", "11", ""], missed=0)
+    assert spellable(strips).tolist() == [1, 2]
+    assert sorted(int(index) for batch in batches(strips, 2, None, spellable(strips)) for index in batch) == [1, 2]
+
+
 def test_augmented_batches_count_each_strip_s_own_frames():
     strips = make_strips("validation", 24)
     images, labels, lengths, frames = batch_arrays(strips, np.arange(8), rng=np.random.default_rng(1))

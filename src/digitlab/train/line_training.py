@@ -65,11 +65,26 @@ def _bucket(width: int) -> int:
     return next(bucket for bucket in BUCKETS if bucket >= width)
 
 
-def batches(strips: StripSet, batch_size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
-    """Index batches of strips of one bucket each; shuffled within and across buckets when rng is given."""
+def frames_needed(text: str) -> int:
+    """The fewest frames CTC can spell `text` in: one per digit, and a blank between two equal digits."""
+    return len(text) + sum(first == second for first, second in zip(text, text[1:]))
+
+
+def spellable(strips: StripSet, frame_width: int = FRAME_WIDTH) -> np.ndarray:
+    """The indices of the strips wide enough for their label. A narrower one (2 of the 54,458 training
+    strips of generator e4d56b297738: 8 digits in 24 or 36 columns) has no CTC path: a loss of about
+    1e5 that says nothing, and was most of the mean loss training.json showed."""
+    return np.array([index for index in range(len(strips))
+                     if strips.width(index) // frame_width >= frames_needed(strips.texts[index])], dtype=np.int64)
+
+
+def batches(strips: StripSet, batch_size: int, rng: np.random.Generator | None,
+            indices: np.ndarray | None = None) -> list[np.ndarray]:
+    """Index batches of strips of one bucket each (of `indices`, default all); shuffled within and across
+    buckets when rng is given."""
     by_bucket: dict[int, list[int]] = {}
-    for index in range(len(strips)):
-        by_bucket.setdefault(_bucket(strips.width(index)), []).append(index)
+    for index in range(len(strips)) if indices is None else indices:
+        by_bucket.setdefault(_bucket(strips.width(int(index))), []).append(int(index))
     result = []
     for indices in by_bucket.values():
         indices = np.array(indices)
@@ -88,9 +103,7 @@ def augmented(pixels: np.ndarray, text: str, rng: np.random.Generator, frame_wid
     width = pixels.shape[1]
     stretched = int(round(width * rng.uniform(*STRETCH) / WIDTH_MULTIPLE)) * WIDTH_MULTIPLE
     stretched = min(max(stretched, WIDTH_MULTIPLE), MAX_STRIP_WIDTH)
-    # CTC needs a frame per digit and one more between two equal digits.
-    needed = len(text) + sum(first == second for first, second in zip(text, text[1:]))
-    if stretched != width and stretched // frame_width >= needed:
+    if stretched != width and stretched // frame_width >= frames_needed(text):
         pixels = np.asarray(Image.fromarray(pixels, mode="F").resize((stretched, STRIP_HEIGHT),
                                                                      Image.Resampling.BILINEAR), dtype=np.float32)
     rows = int(rng.integers(-SHIFT_ROWS, SHIFT_ROWS + 1))
@@ -207,7 +220,8 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
     else:
         model = build_line_reader(strip_height=STRIP_HEIGHT, **(architecture or {}))
     frame_width = _frame_width(model)
-    steps_per_epoch = len(batches(train, batch_size, rng=None))
+    usable = spellable(train, frame_width)
+    steps_per_epoch = len(batches(train, batch_size, rng=None, indices=usable))
     schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=epochs * steps_per_epoch, alpha=0.02)
     optimizer = keras.optimizers.Adam(learning_rate=schedule, clipnorm=5.0)
     optimizer.build(model.trainable_variables)
@@ -225,7 +239,7 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
     for epoch in range(len(history), epochs):
         started, losses = time.time(), []
         draws = np.random.default_rng([seed, epoch, 1]) if augment else None
-        for indices in batches(train, batch_size, np.random.default_rng([seed, epoch])):
+        for indices in batches(train, batch_size, np.random.default_rng([seed, epoch]), usable):
             state, loss = train_step(state, *batch_arrays(train, indices, frame_width, draws))
             losses.append(float(loss))
         figures = validation_figures(read_strips(predict, state, validation, frame_width=frame_width),
@@ -244,6 +258,7 @@ def train_line_reader(out: Path, epochs: int, train: StripSet, validation: Strip
         best_epoch = max(history, key=lambda entry: entry["validation"]["exact"])["epoch"]
         summary = {"history": history, "best_epoch": best_epoch, "command": command,
                    "train_photos": photos[0], "train_strips": len(train), "train_missed": train.missed,
+                   "train_too_narrow": len(train) - len(usable),
                    "validation_photos": photos[1], "validation_strips": len(validation),
                    "validation_missed": validation.missed, "generator": train.generator,
                    "batch_size": batch_size, "learning_rate": learning_rate, "seed": seed,

@@ -86,11 +86,11 @@ def batches(strips: StripSet, batch_size: int, rng: np.random.Generator | None,
     for index in range(len(strips)) if indices is None else indices:
         by_bucket.setdefault(_bucket(strips.width(int(index))), []).append(int(index))
     result = []
-    for indices in by_bucket.values():
-        indices = np.array(indices)
+    for bucket in by_bucket.values():
+        bucket = np.array(bucket)
         if rng is not None:
-            rng.shuffle(indices)
-        result += [indices[start:start + batch_size] for start in range(0, len(indices), batch_size)]
+            rng.shuffle(bucket)
+        result += [bucket[start:start + batch_size] for start in range(0, len(bucket), batch_size)]
     if rng is not None:
         rng.shuffle(result)
     return result

@@ -78,7 +78,7 @@ RESIDUAL_PREFIX = "residual"
 def _residual_unit(features, filters: int, name: str):
     """relu(features + BN(conv(relu(BN(conv(features)))))), the last BN's scale zero: the identity at first
     (features are a ReLU's, so not negative)."""
-    from keras import layers
+    from keras import layers  # heavy: Keras, already loaded by build_line_reader, which calls this
 
     branch = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv_a")(features)
     branch = layers.BatchNormalization(name=f"{name}_norm_a")(branch)

@@ -100,7 +100,7 @@ class LineReader:
         """One strip (32, width) → its (width / frame_width, 11) frame scores, before the temperature:
         the mean of the model's scores for the strip moved by each of `row_shifts` rows."""
         strip = np.ascontiguousarray(strip, np.float32)
-        return self.model_logits(np.stack([_moved(strip, rows) for rows in self.row_shifts])).mean(axis=0)
+        return self.model_logits(np.stack([moved_rows(strip, rows) for rows in self.row_shifts])).mean(axis=0)
 
     def model_logits(self, strips: np.ndarray) -> np.ndarray:
         """Strips of one width (n, 32, width) → the model's own (n, frames, 11) scores, checked."""
@@ -129,7 +129,7 @@ class LineReader:
                 for digit, columns in zip(found, _column_spans(found, strip.shape[1], self.frame_width))]
 
 
-def _moved(strip: np.ndarray, rows: int) -> np.ndarray:
+def moved_rows(strip: np.ndarray, rows: int) -> np.ndarray:
     """The strip moved `rows` rows down (up when negative), paper (0) coming in at the edge."""
     if rows == 0:
         return strip

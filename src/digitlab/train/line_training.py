@@ -38,6 +38,7 @@ from digitlab.errors import UserError
 from digitlab.formats import atomic_path, read_json, rundir, write_json_atomic
 from digitlab.models.line_reader import BLANK, FRAME_WIDTH, RESIDUAL_PREFIX, build_line_reader, line_reader_shape
 from digitlab.recognize.ctc import best_path_text
+from digitlab.recognize.line_reader import moved_rows
 from digitlab.synth.strip_data import StripSet, line_strips
 from digitlab.train.fast.engine import enable_compilation_cache, stateless_state, write_back
 from digitlab.vision.line import MAX_STRIP_WIDTH, STRIP_HEIGHT, WIDTH_MULTIPLE
@@ -106,12 +107,7 @@ def augmented(pixels: np.ndarray, text: str, rng: np.random.Generator, frame_wid
     if stretched != width and stretched // frame_width >= frames_needed(text):
         pixels = np.asarray(Image.fromarray(pixels, mode="F").resize((stretched, STRIP_HEIGHT),
                                                                      Image.Resampling.BILINEAR), dtype=np.float32)
-    rows = int(rng.integers(-SHIFT_ROWS, SHIFT_ROWS + 1))
-    moved = np.zeros_like(pixels)
-    if rows >= 0:
-        moved[rows:] = pixels[:STRIP_HEIGHT - rows]
-    else:
-        moved[:rows] = pixels[-rows:]
+    moved = moved_rows(pixels, int(rng.integers(-SHIFT_ROWS, SHIFT_ROWS + 1)))
     return np.clip(moved * np.float32(rng.uniform(*INK_GAIN)), 0.0, 1.0)
 
 

@@ -274,11 +274,12 @@ def transfer_weights(start, model, source: Path | str = "the start model"):
     def plain(layers):
         return [layer for layer in layers if layer.weights and not layer.name.startswith(RESIDUAL_PREFIX)]
 
+    trained_plain, target_plain = plain(start.layers), plain(model.layers)
     residual = {layer.name: layer for layer in model.layers if layer.name.startswith(RESIDUAL_PREFIX)}
-    pairs = list(zip(plain(start.layers), plain(model.layers)))
+    pairs = list(zip(trained_plain, target_plain))
     pairs += [(layer, residual.get(layer.name)) for layer in start.layers
               if layer.weights and layer.name.startswith(RESIDUAL_PREFIX)]
-    if (len(plain(start.layers)) != len(plain(model.layers))
+    if (len(trained_plain) != len(target_plain)
             or any(target is None or [tuple(weight.shape) for weight in trained.weights]
                    != [tuple(weight.shape) for weight in target.weights] for trained, target in pairs)):
         raise UserError(f"{source} is not a line reader of the shape it was read as; its weights do not fit.")

@@ -17,7 +17,9 @@ the training strips pass). Blank sheets under a hard shadow (the same
 generator's paper and light, nothing written) should give no line at all; a
 line found there is a shadow read as ink. `--compare REV` reads the same
 photos with the vision code of a git revision (a temporary worktree), in the
-same run.
+same run. Each photo is also read as `digitlab predict` reads it (`auto`,
+the installed models), so a change to the pipeline is judged by the numbers
+it reads, not only by the lines it finds.
 """
 
 from __future__ import annotations
@@ -56,12 +58,15 @@ def _reason(found_box, ink_box) -> str:
     return "too tall or off the line"
 
 
-def _chunk(seeds: list[int]) -> list[tuple[int, str, str, float]]:
+def _chunk(seeds: list[int]) -> list[tuple[int, str, str, float, str]]:
+    """(seed, number, reason, CPU ms of analyze, what `auto` read) per photo."""
+    from digitlab.recognize import Recognizer
     from digitlab.synth.strip_data import validation_digit_source
     from digitlab.synth.strips import render_number_photo
     from digitlab.vision import ImageError, analyze
 
     digits = validation_digit_source()
+    recognizer = Recognizer(threads=1)
     rows = []
     for seed in seeds:
         photo, ink_box = render_number_photo(seed, digits, text=None)
@@ -71,10 +76,12 @@ def _chunk(seeds: list[int]) -> list[tuple[int, str, str, float]]:
         except ImageError:
             analysis = None
         cpu_ms = 1000 * (time.process_time() - started)
+        read = "" if analysis is None else recognizer.read_analyses([analysis])[0].prediction
         if analysis is None or analysis.line is None:
-            rows.append((seed, photo.text, "no digit found", cpu_ms))
+            rows.append((seed, photo.text, "no digit found", cpu_ms, read))
             continue
-        rows.append((seed, photo.text, _reason(analysis.strip_box(0, analysis.line.width), ink_box), cpu_ms))
+        reason = _reason(analysis.strip_box(0, analysis.line.width), ink_box)
+        rows.append((seed, photo.text, reason, cpu_ms, read))
     return rows
 
 
@@ -102,27 +109,32 @@ def write_blanks(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def _blank_lines(paths: list[str]) -> list[bool]:
+def _blank_lines(paths: list[str]) -> list[tuple[bool, bool]]:
+    from digitlab.recognize import Recognizer
     from digitlab.vision import ImageError, analyze
 
+    recognizer = Recognizer(threads=1)
     found = []
     for path in paths:
         try:
-            found.append(analyze(path).line is not None)
+            analysis = analyze(path)
         except ImageError:
-            found.append(False)
+            found.append((False, False))
+            continue
+        found.append((analysis.line is not None, bool(recognizer.read_analyses([analysis])[0].prediction)))
     return found
 
 
-def blank_lines(paths: list[Path]) -> list[bool]:
-    """For each blank sheet, whether the pipeline finds a line of digits in it (it should not)."""
+def blank_lines(paths: list[Path]) -> list[tuple[bool, bool]]:
+    """For each blank sheet, whether the pipeline finds a line of digits in it, and whether `auto` reads a
+    number in it (neither should happen)."""
     names = [str(path) for path in paths]
     with ProcessPoolExecutor(max_workers=2) as pool:
         return [found for chunk in pool.map(_blank_lines, [names[i:i + CHUNK] for i in range(0, len(names), CHUNK)])
                 for found in chunk]
 
 
-def measure(photos: int, first_seed: int) -> list[tuple[int, str, str, float]]:
+def measure(photos: int, first_seed: int) -> list[tuple[int, str, str, float, str]]:
     seeds = list(range(first_seed, first_seed + photos))
     with ProcessPoolExecutor(max_workers=2) as pool:
         return [row for rows in pool.map(_chunk, [seeds[i:i + CHUNK] for i in range(0, len(seeds), CHUNK)])
@@ -130,7 +142,7 @@ def measure(photos: int, first_seed: int) -> list[tuple[int, str, str, float]]:
 
 
 def measure_at(revision: str, photos: int, first_seed: int, blanks: Path
-               ) -> tuple[list[tuple[int, str, str, float]], list[bool]]:
+               ) -> tuple[list[tuple[int, str, str, float, str]], list[tuple[bool, bool]]]:
     """measure() and blank_lines() with the digitlab code of a git revision, in a child process on a worktree."""
     with tempfile.TemporaryDirectory() as folder:
         tree = Path(folder) / "tree"
@@ -149,7 +161,8 @@ def measure_at(revision: str, photos: int, first_seed: int, blanks: Path
     return [tuple(row) for row in measured["photos"]], measured["blanks"]
 
 
-def _table(columns: dict[str, list[list[tuple[int, str, str, float]]]], blanks: dict[str, list[bool]]) -> list[str]:
+def _table(columns: dict[str, list[list[tuple[int, str, str, float, str]]]],
+           blanks: dict[str, list[tuple[bool, bool]]]) -> list[str]:
     """Reasons from each column's first round; CPU time per photo as the median over all its rounds."""
     names = list(columns)
     lines = ["| | " + " | ".join(f"`{name}`" for name in names) + " |", "|---|" + "---:|" * len(names)]
@@ -161,8 +174,12 @@ def _table(columns: dict[str, list[list[tuple[int, str, str, float]]]], blanks: 
             cells.append(f"{counts[reason] / total:.1%} ({counts[reason]})")
         label = "**line found**" if reason == "found" else f"missed: {reason}"
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines.append("| blank sheets under a hard shadow: a line found (should be none) | " + " | ".join(
-        f"{np.mean(blanks[name]):.1%} ({sum(blanks[name])})" for name in names) + " |")
+    lines.append("| **numbers read exactly** (`auto`, the installed models) | " + " | ".join(
+        f"{np.mean([row[1] == row[4] for row in columns[name][0]]):.2%}" for name in names) + " |")
+    for index, what in enumerate(("a line found", "a number read (`auto`)")):
+        lines.append(f"| blank sheets under a hard shadow: {what} (should be none) | " + " | ".join(
+            f"{np.mean([row[index] for row in blanks[name]]):.1%} ({sum(row[index] for row in blanks[name])})"
+            for name in names) + " |")
     medians = [float(np.median([row[3] for rows in columns[name] for row in rows])) for name in names]
     lines.append("| CPU ms per photo (`vision.analyze`, median) | " + " | ".join(f"{m:.1f}" for m in medians) + " |")
     return lines
@@ -189,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
                           text=True).stdout.strip()
     this = f"{head} (this code)"
     columns: dict[str, list] = {args.compare: [], this: []} if args.compare else {this: []}
-    blanks: dict[str, list[bool]] = {}
+    blanks: dict[str, list[tuple[bool, bool]]] = {}
     with tempfile.TemporaryDirectory() as folder:
         blank_files = write_blanks(Path(folder), args.blanks)
         for round_number in range(args.rounds if args.compare else 1):
@@ -212,8 +229,10 @@ def main(argv: list[str] | None = None) -> int:
         f"- Photos: {args.photos:,} numbers of 1–8 digits from digitlab.synth.strips with MNIST validation digits "
         f"(seeds {args.first_seed:,}…{args.first_seed + args.photos - 1:,}); a line is found when its strip holds "
         "the number's ink and not much else (digitlab.synth.strip_data.found_the_line). CPU time: two worker "
-        "processes, each photo's `vision.analyze` (decoding included), "
-        + (f"{args.rounds} rounds, the revisions alternating." if args.compare else "one round."),
+        "processes, each photo's `vision.analyze` (decoding included, the reading not), "
+        + (f"{args.rounds} rounds, the revisions alternating. " if args.compare else "one round. ")
+        + "Read exactly: what `digitlab predict` gives (`auto`, the installed models, each revision's code) "
+        "is the number.",
         f"- Blank sheets: {args.blanks} photos of nothing written (seeds {BLANK_SEED:,}…), the training "
         "generator's paper, light and JPEG with a hard shadow across (digitlab.synth.strips.hard_shadow).",
         "",

@@ -115,3 +115,24 @@ def test_limit_slant_shears_an_italic_digit_to_the_band_edge_only():
     assert moment_slant(limit_slant(backwards)) == pytest.approx(MAX_SLANT, abs=0.05)
     ordinary = sheared_bar(-0.1)
     assert limit_slant(ordinary) is ordinary  # within MNIST's usual slant: untouched
+
+
+def test_a_tilted_line_keeps_a_last_digit_in_pieces_beside_it():
+    """Leveling takes the page around the digits found, with room beside them (pipeline._line_area): a last
+    digit too short for segmentation (a broken piece of it) still joins the line (line.line_boxes)."""
+    angle = 12
+    image = Image.new("L", (560, 340), 255)
+    piece = Image.new("L", image.size, 255)
+    draw = ImageDraw.Draw(image)
+    for index in range(4):
+        x = 90 + 80 * index
+        draw.rectangle((x, 110, x + 44, 120), fill=0)
+        draw.rectangle((x + 34, 110, x + 44, 190), fill=0)
+    for canvas in (image, piece):                                      # 28 rows: under 0.4 of the 7s' 80
+        ImageDraw.Draw(canvas).rectangle((420, 140, 428, 168), fill=0)
+    gray = np.asarray(image.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor=255))
+    rows, columns = np.nonzero(np.asarray(piece.rotate(angle, fillcolor=255)) < 128)
+    analysis = analyze(gray)
+    assert analysis.tilt != 0.0 and len(analysis.digits) == 4
+    x0, _, x1, _ = analysis.strip_box(0, analysis.line.width)
+    assert x0 <= 100 and x1 >= columns.max()

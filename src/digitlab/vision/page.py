@@ -73,6 +73,12 @@ TALL_PIECE_HEIGHTS, SPECK_AREA_FRACTION = 2.0, 0.04
 # as without the border rules, 89.1% with one; lines found in validation photos, benchmarks/line_finding.py:
 # 92.6% with two, 93.2% with one).
 MIN_PIECES_INSIDE = 2
+# Pieces that cannot be digits do not count among those that set a digit's height: a piece at least
+# RULE_ASPECT times as wide as it is tall (a piece of a ruled or squared sheet's line) or shorter than
+# the pipeline's smallest digit. On ruled paper the rules broken by the light are most of the pieces
+# clear of the border, and a digit written on a rule that runs to the side (one piece with it) looked
+# many rules tall: it went as a wedge of shadow.
+RULE_ASPECT = 4
 
 
 def sheet_mask(gray: np.ndarray) -> np.ndarray | None:
@@ -120,7 +126,7 @@ def paper_only(gray: np.ndarray) -> np.ndarray:
     return painted
 
 
-def without_border_bands(ink_mask: InkMask) -> InkMask:
+def without_border_bands(ink_mask: InkMask, min_height: float = 0) -> InkMask:
     """`ink_mask` without the pieces at the image's border that are no digits (see the module doc).
 
     A piece touching the border goes when it runs along a side (the table, the
@@ -141,9 +147,13 @@ def without_border_bands(ink_mask: InkMask) -> InkMask:
         at_border |= touching > 0
         bands |= touching >= BORDER_CONTACT_FRACTION * side.size
     at_border[0] = bands[0] = False
-    heights = np.array([0] + [rows.stop - rows.start for rows, _ in ndimage.find_objects(labels)])
+    pieces = ndimage.find_objects(labels)
+    heights = np.array([0] + [rows.stop - rows.start for rows, _ in pieces])
     areas = np.bincount(labels.ravel(), minlength=count + 1)
+    widths = np.array([0] + [columns.stop - columns.start for _, columns in pieces])
     inside = np.flatnonzero(~at_border[1:]) + 1
+    # Pieces of rules and pieces shorter than `min_height` (the smallest digit) left out.
+    inside = inside[(widths[inside] < RULE_ASPECT * heights[inside]) & (heights[inside] >= min_height)]
     if inside.size:  # specks left out
         inside = inside[areas[inside] >= SPECK_AREA_FRACTION * areas[inside].max()]
     if inside.size < MIN_PIECES_INSIDE:

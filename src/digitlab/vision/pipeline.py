@@ -33,13 +33,24 @@ from digitlab.vision.preprocess import (
     as_background_image, binarize_box, flatten_and_binarize, has_dark_ink, ink_against, light_ink_is_strokes,
     to_mnist,
 )
+from digitlab.vision.rules import without_rules
 from digitlab.vision.segment import Region, segment_digits
+from digitlab.vision.threshold import MIN_INK_CONTRAST, InkMask
 from digitlab.vision.shadow import in_shadow
 
 # A digit must be at least this fraction of the image's shorter side tall (and
 # MIN_DIGIT_PIXELS working pixels): smaller marks are dust, texture or noise.
 MIN_DIGIT_HEIGHT_FRACTION = 0.02
 MIN_DIGIT_PIXELS = 5
+# When no digit is found and the threshold was the contrast floor (threshold.MIN_INK_CONTRAST), ink this
+# faint is looked for too: a pale pencil, a light colour on tinted paper. Chosen on validation photos:
+# numbers read exactly 76.95 % -> 77.40 % at 0.10 and 0.13 alike (benchmarks/line_finding.py --photos 2000);
+# shadowed blank sheets refused 98 % -> 96 % at 0.10, 97 % at 0.13 (benchmarks/readers_validation.py).
+FAINT_INK_CONTRAST = 0.13
+# A tilted line is leveled with this many digit heights of the page beyond its digits each side (half that
+# above and below): line.line_boxes may join ink there to the line (REACH_HEIGHTS, and a piece joined brings
+# the next within reach).
+LEVEL_REACH_HEIGHTS, LEVEL_REACH_UP_HEIGHTS = 1.0, 0.25
 # Working pixels of paper kept around a digit's mask, so its anti-aliased edges survive.
 EDGE_PIXELS = 1
 
@@ -76,6 +87,50 @@ class PageAnalysis:
         return _original_box(box, self.decoded)
 
 
+def _min_digit_height(gray: np.ndarray) -> float:
+    """The height in working pixels below which a piece of ink is no digit (dust, texture, noise)."""
+    return max(MIN_DIGIT_PIXELS, MIN_DIGIT_HEIGHT_FRACTION * min(gray.shape))
+
+
+def _digit_regions(ink_mask: InkMask, gray: np.ndarray, paper_light: np.ndarray | None) -> list[Region]:
+    """The mask's digit regions in working pixels, at least a digit's height; in a photo (`paper_light`
+    given) without pieces of shadowed paper read as ink (shadow.py)."""
+    # Segmented inside the box around the ink (a drawing is mostly blank canvas), then moved back.
+    regions = [_moved(region, ink_mask.left, ink_mask.top)
+               for region in segment_digits(ink_mask.mask, image_pixels=gray.size)]
+    min_height = _min_digit_height(gray)
+    regions = [region for region in regions if region.height >= min_height]
+    if paper_light is not None:
+        regions = [region for region in regions if not in_shadow(paper_light, region)]
+    return regions
+
+
+def _second_look(ink: np.ndarray, background, ink_mask: InkMask, gray: np.ndarray, dark_ink: bool):
+    """A photo where segmentation found no digit, looked at again → (ink, background, ink_mask, regions),
+    the same ones when this finds none either.
+
+    First without the lines of a ruled or squared sheet, which may be what hid
+    the digits (rules.py); then, when the threshold was the contrast floor, for
+    ink paler than it (FAINT_INK_CONTRAST: a pale pencil, a light colour on
+    tinted paper), flattened and thresholded again at the lower floor.
+    """
+    paper_light = gray if dark_ink else 1.0 - gray
+    min_height = _min_digit_height(gray)
+    cleaned = without_rules(ink_mask, min_height)
+    if cleaned is not None:
+        regions = _digit_regions(cleaned, gray, paper_light)
+        if regions:
+            return ink, background, cleaned, regions
+    if ink_mask.threshold > MIN_INK_CONTRAST:
+        return ink, background, ink_mask, []
+    faint_ink, faint_background, faint = flatten_and_binarize(gray, dark_ink, FAINT_INK_CONTRAST)
+    faint = without_border_bands(faint or binarize_box(faint_ink, FAINT_INK_CONTRAST), min_height)
+    regions = _digit_regions(faint, gray, paper_light)
+    if regions:
+        return faint_ink, faint_background, faint, regions
+    return ink, background, ink_mask, []
+
+
 def _digit_input(ink: np.ndarray, region: Region) -> np.ndarray:
     """The region's ink (its own mask, slightly widened for anti-aliased edges) → MNIST 28×28."""
     window, mask = region.padded(EDGE_PIXELS + 1, ink.shape)
@@ -90,9 +145,15 @@ def _moved(region: Region, dx: int, dy: int) -> Region:
     return Region((x0 + dx, y0 + dy, x1 + dx, y1 + dy), region.mask)
 
 
-def _union_box(regions: list[Region]) -> tuple[int, int, int, int]:
+def _line_area(regions: list[Region]) -> tuple[int, int, int, int]:
+    """The box around the regions and the ink beside them that line.line_boxes may join to the line (a first
+    or last digit segmentation dropped): LEVEL_REACH_HEIGHTS digit heights more each side, and
+    LEVEL_REACH_UP_HEIGHTS above and below (the line is tilted). May run past the image; straighten clips it."""
     boxes = np.array([region.box for region in regions])
-    return (int(boxes[:, 0].min()), int(boxes[:, 1].min()), int(boxes[:, 2].max()), int(boxes[:, 3].max()))
+    height = float(np.median(boxes[:, 3] - boxes[:, 1]))
+    across, up = int(np.ceil(LEVEL_REACH_HEIGHTS * height)), int(np.ceil(LEVEL_REACH_UP_HEIGHTS * height))
+    return (int(boxes[:, 0].min()) - across, int(boxes[:, 1].min()) - up,
+            int(boxes[:, 2].max()) + across, int(boxes[:, 3].max()) + up)
 
 
 def _original_box(box: tuple[int, int, int, int], decoded: DecodedImage) -> tuple[int, int, int, int]:
@@ -142,21 +203,18 @@ def analyze(source, max_pixels: int = DEFAULT_MAX_PIXELS, keep_stages: bool = Fa
         gray = paper_only(decoded.gray)
         dark_ink = has_dark_ink(gray) or not light_ink_is_strokes(gray)
         ink, background, ink_mask = flatten_and_binarize(gray, dark_ink)
-        ink_mask = without_border_bands(ink_mask or binarize_box(ink))
+        ink_mask = without_border_bands(ink_mask or binarize_box(ink), _min_digit_height(gray))
+    paper_light = None if canvas_tone is not None else gray if dark_ink else 1.0 - gray
+    regions = _digit_regions(ink_mask, gray, paper_light)
+    if not regions and paper_light is not None:
+        ink, background, ink_mask, regions = _second_look(ink, background, ink_mask, gray, dark_ink)
     threshold = ink_mask.threshold
-    # Segmented inside the box around the ink (a drawing is mostly blank canvas), then moved back.
-    regions = [_moved(region, ink_mask.left, ink_mask.top)
-               for region in segment_digits(ink_mask.mask, image_pixels=gray.size)]
-    min_height = max(MIN_DIGIT_PIXELS, MIN_DIGIT_HEIGHT_FRACTION * min(gray.shape))
-    regions = [region for region in regions if region.height >= min_height]
-    if canvas_tone is None:  # a photo: pieces of shadowed paper read as ink go (shadow.py)
-        paper_light = gray if dark_ink else 1.0 - gray
-        regions = [region for region in regions if not in_shadow(paper_light, region)]
+    min_height = _min_digit_height(gray)
     # A tilted line (a phone held at an angle) is leveled and segmented again: see deskew.py.
     angle = line_angle([region.box for region in regions])
     level_page = None
     if angle:
-        level_page = straighten(ink, _union_box(regions), angle, threshold)
+        level_page = straighten(ink, _line_area(regions), angle, threshold)
         regions = _level_regions(level_page, gray.size, min_height)
         digits = _level_digits(level_page, regions, decoded)
         line_at = line_boxes(level_page.mask, [region.box for region in regions], whole_image=False)

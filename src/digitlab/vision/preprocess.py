@@ -247,14 +247,15 @@ def flatten_illumination(gray: np.ndarray, dark_ink: bool) -> tuple[np.ndarray, 
     return ink, as_background_image(background, ink.shape)
 
 
-def flatten_and_binarize(gray: np.ndarray, dark_ink: bool
+def flatten_and_binarize(gray: np.ndarray, dark_ink: bool, min_contrast: float = MIN_INK_CONTRAST
                          ) -> tuple[np.ndarray, np.ndarray | np.float32, InkMask | None]:
     """flatten_illumination, plus binarize_box(ink) when it came for free; the background may be one float32.
 
     The stroke width is measured on a binarized first-pass ink image. When that
     image is the final one (full resolution, and the finer background is the
     same even paper), its mask is returned too, so the pipeline does not
-    binarize the same pixels again.
+    binarize the same pixels again. `min_contrast`: the threshold's floor
+    (binarize_box), lower for a second look at pale ink.
     """
     gray = np.asarray(gray, dtype=np.float32)  # Pillow's "F" images are float32
     paper_light = gray if dark_ink else 1.0 - gray
@@ -263,7 +264,7 @@ def flatten_and_binarize(gray: np.ndarray, dark_ink: bool
     ink = ink_against(paper_light, background)
     # Strokes measured at half resolution on photos: 4× fewer pixels, width × 2.
     step = 2 if min(gray.shape) >= 400 else 1
-    binarized = binarize_box(ink[::step, ::step])
+    binarized = binarize_box(ink[::step, ::step], min_contrast)
     stroke = step * quick_stroke_width(binarized.mask)  # paper around the box changes neither count
     fraction = STROKE_WINDOWS * stroke / max(gray.shape)
     if fraction < COARSE_WINDOW_FRACTION:
@@ -279,7 +280,7 @@ def flatten_and_binarize(gray: np.ndarray, dark_ink: bool
     # A closing at (half) full resolution, a few stroke widths wide, removes the strokes and
     # keeps every step wider than its window. Where it finds the paper darker than the smooth
     # estimate (the dark side of a step), it is taken; elsewhere the smooth one stays.
-    mask = binarize_box(ink[::step, ::step]).mask
+    mask = binarize_box(ink[::step, ::step], min_contrast).mask
     window = max(3, int(round(EDGE_WINDOW_STROKES * quick_stroke_width(mask))))
     closed = closing(np.ascontiguousarray(paper_light[::step, ::step]), window)
     if step > 1:

@@ -89,7 +89,7 @@ class InkMask:
 _BOX_MARGIN = 2
 
 
-def binarize_box(ink: np.ndarray) -> InkMask:
+def binarize_box(ink: np.ndarray, min_contrast: float = MIN_INK_CONTRAST) -> InkMask:
     """binarize(ink), computed only over the box around the nonzero ink (a drawing is mostly blank canvas).
 
     Exactly binarize's answer: paper pixels beyond the margin blur to (within
@@ -107,5 +107,5 @@ def binarize_box(ink: np.ndarray) -> InkMask:
     smooth = ndimage.uniform_filter(ink[top:bottom, left:right], size=3, mode="nearest")
     histogram = _histogram(smooth, _OTSU_BINS)
     histogram[0] += height * width - smooth.size
-    threshold = max(_otsu_from_histogram(histogram), MIN_INK_CONTRAST)
+    threshold = max(_otsu_from_histogram(histogram), min_contrast)
     return InkMask(smooth > threshold, top, left, (height, width), threshold)

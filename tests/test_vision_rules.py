@@ -31,13 +31,16 @@ def test_without_rules_takes_the_lines_out_and_keeps_a_stroke_that_crosses_one()
     assert not cleaned[60:62, :140].any()
 
 
-def test_without_rules_is_none_for_a_mask_of_digits_and_takes_dots_out_of_a_squared_sheet():
+def test_without_rules_is_none_without_a_rule_and_takes_dots_out_of_a_squared_sheet():
     digits = np.zeros((100, 200), dtype=bool)
-    digits[30:70, 40:46] = digits[30:70, 90:120] = True                # a 1 and a blot, no rule, no dot
-    assert without_rules(InkMask(digits, 0, 0, digits.shape, 0.2), min_height=5) is None
+    digits[30:70, 40:46] = digits[30:70, 90:120] = True                # a 1 and a blot
     dotted = digits.copy()
-    dotted[5::20, 7::20] = True                                        # where a squared sheet's lines cross
-    cleaned = without_rules(InkMask(dotted, 0, 0, dotted.shape, 0.2), min_height=5).full()
+    dotted[5::20, 7::20] = True                                        # specks (noise, or where lines cross)
+    assert without_rules(InkMask(digits, 0, 0, digits.shape, 0.2), min_height=5) is None
+    assert without_rules(InkMask(dotted, 0, 0, dotted.shape, 0.2), min_height=5) is None
+    squared = dotted.copy()
+    squared[95:97, 10:190] = True                                      # one of the sheet's lines whole
+    cleaned = without_rules(InkMask(squared, 0, 0, squared.shape, 0.2), min_height=5).full()
     assert np.array_equal(cleaned, digits)
 
 

@@ -8,7 +8,8 @@ Usage:
 Most callers want digitlab.recognize.Recognizer, which runs this pipeline and
 the model together. Modules, in pipeline order: decode.py (file → grayscale),
 page.py (a sheet on a table), preprocess.py (polarity, lighting, 28×28),
-threshold.py (ink → mask), segment.py (digits), junction.py (where touching
+threshold.py (ink → mask), rules.py (a ruled sheet's lines out of the mask),
+shadow.py (shadowed paper is no ink), segment.py (digits), junction.py (where touching
 digits meet), deskew.py (level a tilted line), slant.py (undo extreme
 italics), canvas.py (drawings from the web app's pad), pipeline.py (all
 stages), kernels.py (exact fast stand-ins for SciPy calls on small arrays),

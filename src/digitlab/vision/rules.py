@@ -59,14 +59,14 @@ def _clear_rows(mask: np.ndarray) -> int:
 
 
 def without_rules(ink_mask: InkMask, min_height: float) -> InkMask | None:
-    """`ink_mask` without the lines of a ruled or squared sheet and the dots where a squared sheet's broken
-    lines cross (pieces smaller than `min_height`, the smallest digit, both ways); None when it has neither."""
+    """`ink_mask` without the lines of a ruled or squared sheet, and then without the dots where a squared
+    sheet's broken lines cross (pieces smaller than `min_height`, the smallest digit, both ways); None when
+    it has no rule (noise is no squared sheet: its specks stay, and it stays unread)."""
     mask = ink_mask.mask.copy()
-    rules = _clear_rows(mask) + _clear_rows(mask.T)  # mask.T is a view: its rows are the mask's columns
+    if not _clear_rows(mask) + _clear_rows(mask.T):  # mask.T is a view: its rows are the mask's columns
+        return None
     labels, _ = ndimage.label(mask, structure=np.ones((3, 3), dtype=int))
     dots = [index for index, (rows, columns) in enumerate(ndimage.find_objects(labels), start=1)
             if rows.stop - rows.start < min_height and columns.stop - columns.start < min_height]
-    if not rules and not dots:
-        return None
     mask[np.isin(labels, dots)] = False
     return InkMask(mask, ink_mask.top, ink_mask.left, ink_mask.shape, ink_mask.threshold)

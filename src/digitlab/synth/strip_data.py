@@ -48,6 +48,8 @@ REFUSE_EVERY = 12
 # height (more is a shadow's band or the desk's edge, which squash the digits to a few rows).
 MIN_INK_COVERED, MIN_STRIP_INK, MAX_FOUND_HEIGHT = 0.97, 0.3, 1.5
 CHUNK = 200
+# Photos per cached block of strips (line_strips).
+BLOCK_PHOTOS = 10_000
 
 
 @dataclass
@@ -117,11 +119,12 @@ def _strip_chunk(split: str, seeds: range) -> list[tuple[np.ndarray, str] | None
     return made
 
 
-def make_strips(split: str, count: int) -> StripSet:
-    """Render `count` photos of the split and cut their strips (in worker processes); see the module doc."""
+def make_strips(split: str, count: int, skip: int = 0) -> StripSet:
+    """Render `count` photos of the split (after its first `skip`) and cut their strips (in worker processes);
+    see the module doc."""
     if split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from {', '.join(SPLITS)}")
-    first = SPLIT_SEEDS[split]
+    first = SPLIT_SEEDS[split] + skip
     batches = [range(start, min(start + CHUNK, first + count)) for start in range(first, first + count, CHUNK)]
     with _pool() as pool:
         made = [item for chunk in pool.map(_strip_chunk, [split] * len(batches), batches) for item in chunk]
@@ -146,17 +149,38 @@ def read_strips(path: Path) -> StripSet:
                     int(saved["missed"]), generator=Path(path).stem.rsplit("-", 1)[-1])
 
 
+def joined(parts: list[StripSet]) -> StripSet:
+    """Strip sets end to end, as one (the generator of the first)."""
+    widths = np.concatenate([np.diff(part.offsets) for part in parts])
+    return StripSet(np.concatenate([part.columns for part in parts], axis=1),
+                    np.concatenate([[0], np.cumsum(widths)]).astype(np.int64),
+                    [text for part in parts for text in part.texts], sum(part.missed for part in parts),
+                    generator=parts[0].generator)
+
+
 def line_strips(split: str, count: int, cache_dir: str | os.PathLike | None = None) -> StripSet:
-    """The split's first `count` photos as strips, from the data cache when they were made before."""
+    """The split's first `count` photos as strips, from the data cache when they were made before.
+
+    They are made and cached in blocks of BLOCK_PHOTOS photos (the last one
+    smaller when `count` is not a multiple), so that more photos later make
+    only the new blocks: 120,000 photos reuse the blocks of the first 60,000.
+    """
     generator = strips_generator_hash()
-    path = default_cache_dir(cache_dir) / "strips" / f"{split}-{count}-{generator}.npz"
-    try:
-        return read_strips(path)
-    except (OSError, ValueError):  # not made yet, or damaged: make it again
-        pass
-    strips = make_strips(split, count)
-    strips.generator = generator
-    with atomic_path(path) as partial:
-        np.savez(partial, columns=strips.columns, offsets=strips.offsets,
-                 texts=np.array(strips.texts, dtype="U8"), missed=np.array(strips.missed))
-    return strips
+    parts = []
+    for skip in range(0, count, BLOCK_PHOTOS):
+        size = min(BLOCK_PHOTOS, count - skip)
+        path = default_cache_dir(cache_dir) / "strips" / f"{split}-{skip}+{size}-{generator}.npz"
+        try:
+            parts.append(read_strips(path))
+            continue
+        except (OSError, ValueError):  # not made yet, or damaged: make it again
+            pass
+        strips = make_strips(split, size, skip)
+        strips.generator = generator
+        with atomic_path(path) as partial:
+            np.savez(partial, columns=strips.columns, offsets=strips.offsets,
+                     texts=np.array(strips.texts, dtype="U8"), missed=np.array(strips.missed))
+        parts.append(strips)
+    if not parts:
+        return StripSet(np.zeros((32, 0), np.uint8), np.zeros(1, np.int64), [], 0, generator=generator)
+    return parts[0] if len(parts) == 1 else joined(parts)

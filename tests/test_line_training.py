@@ -56,19 +56,19 @@ def test_found_the_line_needs_the_ink_across_and_little_else():
 def test_line_strips_are_cached_in_blocks_that_more_photos_reuse(tmp_path, monkeypatch):
     import digitlab.synth.strip_data as strip_data
 
-    monkeypatch.setattr(strip_data, "BLOCK_PHOTOS", 10)
+    monkeypatch.setattr(strip_data, "BLOCK_PHOTOS", 4)
     made = []
     real_make = strip_data.make_strips
     monkeypatch.setattr(strip_data, "make_strips",
                         lambda split, count, skip=0: made.append((skip, count)) or real_make(split, count, skip))
-    fifteen = strip_data.line_strips("validation", 15, cache_dir=tmp_path)
-    assert made == [(0, 10), (10, 5)]
-    twenty_five = strip_data.line_strips("validation", 25, cache_dir=tmp_path)
-    assert made == [(0, 10), (10, 5), (10, 10), (20, 5)]              # the first block read from the cache
-    whole = real_make("validation", 25)
-    assert twenty_five.texts == whole.texts and twenty_five.missed == whole.missed
-    assert np.array_equal(twenty_five.offsets, whole.offsets) and np.array_equal(twenty_five.columns, whole.columns)
-    assert fifteen.texts == whole.texts[:len(fifteen)]
+    six = strip_data.line_strips("validation", 6, cache_dir=tmp_path)
+    assert made == [(0, 4), (4, 2)]
+    eleven = strip_data.line_strips("validation", 11, cache_dir=tmp_path)
+    assert made == [(0, 4), (4, 2), (4, 4), (8, 3)]                    # the first block read from the cache
+    whole = real_make("validation", 11)
+    assert eleven.texts == whole.texts and eleven.missed == whole.missed and len(whole) > 6
+    assert np.array_equal(eleven.offsets, whole.offsets) and np.array_equal(eleven.columns, whole.columns)
+    assert six.texts == whole.texts[:len(six)]
 
 
 def test_batches_pad_to_buckets_and_keep_each_strip_s_frames():

@@ -2,7 +2,7 @@
 
 Usage:
 
-    cleaned = without_rules(ink_mask)      # an InkMask without its rules, or None when it has none
+    cleaned = without_rules(ink_mask, min_height)   # an InkMask without its rules, or None when it has none
 
 Why: the lines of a ruled or squared sheet are ink to the threshold. Light and
 JPEG break them into hundreds of dashes, which segmentation takes for noise or
@@ -11,8 +11,8 @@ written on a line is one piece with it. The pipeline calls this only when
 segmentation found no digit (pipeline.py), so a photo read today reads the same.
 
 A rule is a thin band of rows (or, for a squared sheet, of columns) in which
-the mask has ink in at least RULE_COVERAGE of the columns: a line across the
-sheet, however broken. Its pixels go, except in the columns where ink lies
+the mask has ink in at least RULE_COVERAGE of the columns, running across
+RULE_EXTENT of the sheet: a line across it, however broken. Its pixels go, except in the columns where ink lies
 both just above and just below it: a stroke of a digit crossing the line keeps
 its ink. (The strip the line reader reads is cut from the ink image, which
 keeps everything; only where segmentation looks changes.)

@@ -90,7 +90,8 @@ _BOX_MARGIN = 2
 
 
 def binarize_box(ink: np.ndarray, min_contrast: float = MIN_INK_CONTRAST) -> InkMask:
-    """binarize(ink), computed only over the box around the nonzero ink (a drawing is mostly blank canvas).
+    """binarize(ink), computed only over the box around the nonzero ink (a drawing is mostly blank canvas);
+    `min_contrast` is the threshold's floor (lower for the pipeline's second look at pale ink).
 
     Exactly binarize's answer: paper pixels beyond the margin blur to (within
     rounding) 0, below any threshold and in the lowest histogram bin, so they are
@@ -98,9 +99,8 @@ def binarize_box(ink: np.ndarray, min_contrast: float = MIN_INK_CONTRAST) -> Ink
     """
     height, width = ink.shape
     rows = np.flatnonzero(ink.any(axis=1))
-    if rows.size == 0:
-        mask, threshold = binarize(ink)
-        return InkMask(mask, 0, 0, (height, width), threshold)
+    if rows.size == 0:  # no ink at all: nothing passes any threshold
+        return InkMask(np.zeros((height, width), dtype=bool), 0, 0, (height, width), min_contrast)
     top, bottom = max(0, int(rows[0]) - _BOX_MARGIN), min(height, int(rows[-1]) + 1 + _BOX_MARGIN)
     cols = np.flatnonzero(ink[top:bottom].any(axis=0))
     left, right = max(0, int(cols[0]) - _BOX_MARGIN), min(width, int(cols[-1]) + 1 + _BOX_MARGIN)
